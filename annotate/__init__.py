@@ -1,0 +1,1 @@
+"""Label Studio side of the toolkit: server, project, preloader, importers, baseline extractor, CLI."""

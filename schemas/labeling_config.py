@@ -1,0 +1,93 @@
+"""The Label Studio labeling config, generated from the label models.
+
+The names below are the contract between the config, the preloader's predictions and the
+export converter: change them here and everything that speaks Label Studio follows.
+
+How the models map onto Label Studio regions:
+- a ``Content`` region is one quote fragment; fragments of one quote are chained by
+  ``continues`` relations; per-region choices give the quote kind and, optionally, a stance
+  (target + polarity) that the quote evidences; ``speaker_entity`` names the speaker when the
+  text has no mention of them;
+- a ``Cue`` region points at its quote with ``cue_of``;
+- a ``Mention`` region names its entity in the per-region ``entity`` text box (one canonical
+  name per entity, so "Putin", "the Russian leader" and "He" all say "Vladimir Putin"), with an
+  entity type and an optional Wikidata id; a quote points at its speaker with ``said_by``;
+- a ``Claim`` region has a check-worthiness choice and points at its claimant with ``claimed_by``.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import quoteattr
+
+from schemas.labels import CheckWorthy, EntityType, Polarity, QuoteKind
+from schemas.models import TargetInventory
+
+TEXT = "text"
+SPAN_LABELS = "span"
+CONTENT, CUE, MENTION, CLAIM = "Content", "Cue", "Mention", "Claim"
+LABEL_COLOURS = {CONTENT: "#4f8fe0", CUE: "#e0a94f", MENTION: "#59b36b", CLAIM: "#c75bd1"}
+
+SAID_BY, CUE_OF, CONTINUES, CLAIMED_BY = "said_by", "cue_of", "continues", "claimed_by"
+RELATIONS = (SAID_BY, CUE_OF, CONTINUES, CLAIMED_BY)
+
+KIND = "kind"
+STANCE_TARGET = "stance_target"
+STANCE_POLARITY = "stance_polarity"
+SPEAKER_ENTITY = "speaker_entity"
+ENTITY = "entity"
+ENTITY_TYPE = "entity_type"
+WIKIDATA = "wikidata"
+CHECK_WORTHY = "check_worthy"
+
+TASK_DATA_KEYS = ("text", "article_id", "title", "outlet", "published", "url", "language", "sha256")
+
+
+def _choices(name: str, values: list[str], hint: str) -> str:
+    options = "".join(f'\n      <Choice value={quoteattr(v)}/>' for v in values)
+    return (
+        f'    <Header value={quoteattr(hint)} size="6"/>\n'
+        f'    <Choices name="{name}" toName="{TEXT}" perRegion="true" choice="single-radio">{options}\n'
+        f"    </Choices>\n"
+    )
+
+
+def _text_box(name: str, hint: str) -> str:
+    return (
+        f'    <Header value={quoteattr(hint)} size="6"/>\n'
+        f'    <TextArea name="{name}" toName="{TEXT}" perRegion="true" maxSubmissions="1" '
+        f'editable="true" rows="1"/>\n'
+    )
+
+
+def _when(label: str, body: str) -> str:
+    return f'  <View visibleWhen="region-selected" whenLabelValue="{label}">\n{body}  </View>\n'
+
+
+def generate_labeling_config(targets: TargetInventory) -> str:
+    """The labeling config XML for a dataset with the given stance targets."""
+    labels = "".join(
+        f'\n    <Label value="{name}" background="{colour}"/>' for name, colour in LABEL_COLOURS.items()
+    )
+    relations = "".join(f'\n    <Relation value="{r}"/>' for r in RELATIONS)
+    content = (
+        _choices(KIND, [k.value for k in QuoteKind], "Quote kind")
+        + _choices(STANCE_TARGET, targets.ids(), "Stance target (optional)")
+        + _choices(STANCE_POLARITY, [p.value for p in Polarity], "Stance polarity (with a target)")
+        + _text_box(SPEAKER_ENTITY, "Speaker entity, only if no mention of the speaker is linked")
+    )
+    mention = (
+        _text_box(ENTITY, "Canonical entity name (same for every mention of it)")
+        + _choices(ENTITY_TYPE, [t.value for t in EntityType], "Entity type")
+        + _text_box(WIKIDATA, "Wikidata id, e.g. Q7747 (optional)")
+    )
+    claim = _choices(CHECK_WORTHY, [c.value for c in CheckWorthy], "Check-worthy?")
+    return (
+        "<View>\n"
+        f'  <Labels name="{SPAN_LABELS}" toName="{TEXT}">{labels}\n  </Labels>\n'
+        f'  <Text name="{TEXT}" value="${TEXT}"/>\n'
+        f"  <Relations>{relations}\n  </Relations>\n"
+        + _when(CONTENT, content)
+        + _when(MENTION, mention)
+        + _when(CLAIM, claim)
+        + "</View>\n"
+    )
