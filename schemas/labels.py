@@ -1,21 +1,21 @@
 """Closed label sets. Their order is the ClassLabel order of the published dataset."""
 
-from enum import Enum
+from enum import StrEnum
 
 
-class QuoteKind(str, Enum):
+class QuoteKind(StrEnum):
     DIRECT = "direct"
     INDIRECT = "indirect"
     MIXED = "mixed"
 
 
-class Polarity(str, Enum):
+class Polarity(StrEnum):
     FAVOR = "favor"
     AGAINST = "against"
     NEUTRAL = "neutral"
 
 
-class EntityType(str, Enum):
+class EntityType(StrEnum):
     PERSON = "person"
     ORGANIZATION = "organization"
     COUNTRY = "country"
@@ -23,12 +23,12 @@ class EntityType(str, Enum):
     OTHER = "other"
 
 
-class CheckWorthy(str, Enum):
+class CheckWorthy(StrEnum):
     YES = "yes"
     NO = "no"
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """Token roles of the PolNeAR scheme, used for token-level agreement."""
 
     NONE = "none"
