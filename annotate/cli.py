@@ -31,6 +31,7 @@ def _root() -> None:
 # One module per feature; each defines ``register(app)``. Keep heavy imports inside commands.
 COMMAND_MODULES = [
     "annotate.schema_cli",
+    "annotate.server_cli", "annotate.preload_cli",
 ]
 
 for _name in COMMAND_MODULES:

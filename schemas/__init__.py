@@ -13,6 +13,7 @@ from schemas.models import (
     Stance,
     Target,
     TargetInventory,
+    entity_id_for,
     sha256_of,
 )
 from schemas.spans import Span
@@ -21,5 +22,5 @@ from schemas.version import SCHEMA_VERSION
 __all__ = [
     "SCHEMA_VERSION", "AnnotatedDocument", "Article", "CheckWorthy", "Claim", "Entity", "EntityType",
     "Mention", "Polarity", "Provenance", "Quote", "QuoteKind", "Role", "Span", "Stance", "Target",
-    "TargetInventory", "ToolkitError", "sha256_of",
+    "TargetInventory", "ToolkitError", "entity_id_for", "sha256_of",
 ]

@@ -9,6 +9,8 @@ internally consistent. Errors name the offending item (``quote 'q3': ...``).
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from collections import Counter
 from datetime import date, datetime
 from typing import Annotated, Literal
@@ -25,6 +27,19 @@ Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$", max_length
 def sha256_of(text: str) -> str:
     """SHA-256 of the UTF-8 bytes of ``text``, as the seeds' manifest records it."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def entity_id_for(name: str) -> str:
+    """The canonical entity id of a canonical name: a slug ("Vladimir Putin" -> "vladimir-putin").
+
+    Annotators type names, not ids; deriving the id from the name is what makes entity links
+    of different annotators comparable.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    if not slug:
+        raise ValueError(f"entity name {name!r} has no letters or digits to make an id from")
+    return slug
 
 
 class _Model(BaseModel):

@@ -1,0 +1,1 @@
+"""Everything that leaves Label Studio: comparison of annotations, agreement, and the published exports."""

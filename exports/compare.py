@@ -1,0 +1,472 @@
+"""The one comparison core: units of a layer, one-to-one alignment, scores.
+
+Agreement (annotator vs annotator) and evaluation (gold vs prediction) compare two documents of
+the same article the same way, so both use this module:
+
+1. ``extract_units`` turns documents into a columnar table of the units of one ``Layer``; a unit
+   is one or more half-open segments (a quote is its content fragments) with a label;
+2. ``align`` pairs the units of the two documents of each document pair ONE-TO-ONE: candidates
+   are unit pairs that overlap (``Boundary.OVERLAP``) or cover the same positions
+   (``Boundary.EXACT``), optionally only with equal labels, and the assignment maximises the total
+   overlap (``scipy.optimize.linear_sum_assignment``);
+3. ``tally`` counts, per document pair and label, the units on each side and the credit of the
+   matched pairs; ``Score`` turns the counts into precision, recall and F1.
+
+A ``Scheme`` fixes boundary, typing and the credit of a non-exact match, so the SemEval-2013
+schemes (strict, exact, partial, type) and plain overlap are one code path with four settings.
+
+Everything runs on numpy arrays over all document pairs at once; Python loops only visit the
+rare groups of units where one unit overlaps several on the other side (there the assignment
+problem is real and goes to scipy). Positions are code points, or token indices after
+``Units.in_tokens`` (``TOKEN_PATTERN`` tokens).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from schemas import AnnotatedDocument, CheckWorthy, QuoteKind, Span, ToolkitError
+
+# Words (runs of Unicode letters, digits, underscore) and every other non-space character on its own:
+# close to Penn-Treebank tokens for English ("Putin's" -> Putin ' s, "said:" -> said :) without a model.
+TOKEN_PATTERN = re.compile(r"\w+|[^\w\s]")
+
+NO_VALUE = "none"  # attribute value of "the annotator gave none" (no stance, no speaker)
+
+
+class Layer(StrEnum):
+    QUOTE = "quote"  # a quote's content fragments, labelled with its kind
+    CUE = "cue"
+    SPEAKER = "speaker"  # mentions that are some quote's speaker
+    MENTION = "mention"  # every mention
+    CLAIM = "claim"  # labelled with its check-worthiness
+
+
+# Label sets; a layer without labels has its own name as its single label.
+LAYER_LABELS: dict[Layer, tuple[str, ...]] = {
+    Layer.QUOTE: tuple(k.value for k in QuoteKind),
+    Layer.CUE: (Layer.CUE.value,),
+    Layer.SPEAKER: (Layer.SPEAKER.value,),
+    Layer.MENTION: (Layer.MENTION.value,),
+    Layer.CLAIM: tuple(c.value for c in CheckWorthy),
+}
+
+# Attributes carried by each unit, compared on aligned units (None = the annotator gave no value).
+LAYER_ATTRIBUTES: dict[Layer, tuple[str, ...]] = {
+    Layer.QUOTE: ("kind", "stance_target", "stance_polarity", "speaker"),
+    Layer.CUE: (),
+    Layer.SPEAKER: (),
+    Layer.MENTION: ("entity",),
+    Layer.CLAIM: ("check_worthy",),
+}
+
+
+class Boundary(StrEnum):
+    EXACT = "exact"  # same positions
+    OVERLAP = "overlap"  # at least one position in common
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """How two units may match and what a match is worth."""
+
+    name: str
+    boundary: Boundary
+    typed: bool  # labels must be equal to match
+    partial_credit: float = 1.0  # credit of a match whose positions differ (exact matches earn 1)
+
+
+STRICT = Scheme("strict", Boundary.EXACT, typed=True)
+EXACT = Scheme("exact", Boundary.EXACT, typed=False)
+PARTIAL = Scheme("partial", Boundary.OVERLAP, typed=False, partial_credit=0.5)
+TYPE = Scheme("type", Boundary.OVERLAP, typed=True)
+OVERLAP = Scheme("overlap", Boundary.OVERLAP, typed=False)
+SCHEMES = {s.name: s for s in (STRICT, EXACT, PARTIAL, TYPE, OVERLAP)}
+
+
+@dataclass(frozen=True)
+class Units:
+    """The units of one layer in a list of documents, as columns.
+
+    Units are ordered by document, segments by unit. Positions are half-open ``[start, end)``:
+    code points, or token indices after ``in_tokens``.
+    """
+
+    layer: Layer
+    labels: tuple[str, ...]
+    n_docs: int
+    doc: np.ndarray  # (U,) document index
+    label: np.ndarray  # (U,) index into ``labels``
+    ref: tuple[str, ...]  # (U,) id of the quote, mention or claim
+    attributes: dict[str, tuple[str | None, ...]]  # name -> (U,) values
+    seg_unit: np.ndarray  # (S,) unit of each segment
+    seg_start: np.ndarray  # (S,)
+    seg_end: np.ndarray  # (S,)
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+    def doc_offsets(self) -> np.ndarray:
+        """(D + 1,) the units of document d are ``offsets[d]:offsets[d + 1]``."""
+        return np.searchsorted(self.doc, np.arange(self.n_docs + 1))
+
+    def local_index(self) -> tuple[np.ndarray, int]:
+        """(U,) each unit's index within its document, and the most units of one document.
+
+        Keys built from local indices stay small where global ones could overflow int64.
+        """
+        offsets = self.doc_offsets()
+        return np.arange(len(self)) - offsets[self.doc], int(np.diff(offsets).max(initial=0))
+
+    def sizes(self) -> np.ndarray:
+        """(U,) positions covered by each unit."""
+        return np.bincount(self.seg_unit, weights=self.seg_end - self.seg_start, minlength=len(self)).astype(np.int64)
+
+    def in_tokens(self, tokens: Tokens) -> Units:
+        """The same units with positions in tokens: a segment covers every token it touches."""
+        base = tokens.char_base[tokens.doc_article[self.doc[self.seg_unit]]]
+        first = np.searchsorted(tokens.end, self.seg_start + base, side="right")
+        last = np.searchsorted(tokens.start, self.seg_end + base, side="left")
+        return Units(self.layer, self.labels, self.n_docs, self.doc, self.label, self.ref, self.attributes,
+                     self.seg_unit, first, last)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """``TOKEN_PATTERN`` tokens of the documents' articles, as one array over all articles.
+
+    Article a's text sits at ``char_base[a]`` of a virtual concatenation (texts apart by one
+    position, so no token spans two articles); token indices are global.
+    """
+
+    doc_article: np.ndarray  # (D,) article index of each document
+    char_base: np.ndarray  # (A,)
+    token_offsets: np.ndarray  # (A + 1,) tokens of article a are token_offsets[a]:token_offsets[a + 1]
+    start: np.ndarray  # (T,) virtual-concatenation code points
+    end: np.ndarray  # (T,)
+
+    @classmethod
+    def of(cls, docs: Sequence[AnnotatedDocument]) -> Tokens:
+        index: dict[str, int] = {}
+        texts: list[str] = []
+        doc_article = np.empty(len(docs), dtype=np.int64)
+        for d, doc in enumerate(docs):
+            a = index.setdefault(doc.article.sha256, len(index))
+            if a == len(texts):
+                texts.append(doc.article.text)
+            doc_article[d] = a
+        lengths = np.array([len(t) + 1 for t in texts], dtype=np.int64)
+        char_base = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        starts, ends, counts = [], [], []
+        for base, text in zip(char_base.tolist(), texts):
+            spans = [m.span() for m in TOKEN_PATTERN.finditer(text)]
+            counts.append(len(spans))
+            flat = np.array(spans, dtype=np.int64).reshape(-1, 2) + base
+            starts.append(flat[:, 0])
+            ends.append(flat[:, 1])
+        token_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(doc_article, char_base, token_offsets,
+                   np.concatenate(starts) if starts else empty, np.concatenate(ends) if ends else empty)
+
+
+def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + c) for s, c in zip(starts, counts)])`` without the Python loop."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(counts)
+    shift = np.repeat(np.asarray(starts, dtype=np.int64) - (ends - counts), counts)
+    return np.arange(total, dtype=np.int64) + shift
+
+
+# --- extraction --------------------------------------------------------------------------------------------
+
+_Item = tuple[str, Sequence[Span], str, tuple[str | None, ...]]  # ref, segments, label, attribute values
+
+
+def _quote_items(doc: AnnotatedDocument) -> Iterator[_Item]:
+    stance_of = {}
+    for stance in doc.stances:
+        for quote_id in stance.evidence:
+            stance_of.setdefault(quote_id, stance)  # Label Studio gives a quote one stance; keep the first
+    entity_of = {m.id: m.entity_id for m in doc.mentions}
+    for q in doc.quotes:
+        stance = stance_of.get(q.id)
+        speaker = q.speaker_entity_id or entity_of.get(q.speaker_mention_id or "") or NO_VALUE
+        yield (q.id, q.content, q.kind.value,
+               (q.kind.value, stance.target_id if stance else NO_VALUE, stance.polarity.value if stance else None,
+                speaker))
+
+
+def _cue_items(doc: AnnotatedDocument) -> Iterator[_Item]:
+    for q in doc.quotes:
+        if q.cue is not None:
+            yield q.id, (q.cue,), Layer.CUE.value, ()
+
+
+def _speaker_items(doc: AnnotatedDocument) -> Iterator[_Item]:
+    speakers = {q.speaker_mention_id for q in doc.quotes}
+    for m in doc.mentions:
+        if m.id in speakers:
+            yield m.id, (m.span,), Layer.SPEAKER.value, ()
+
+
+def _mention_items(doc: AnnotatedDocument) -> Iterator[_Item]:
+    for m in doc.mentions:
+        yield m.id, (m.span,), Layer.MENTION.value, (m.entity_id,)
+
+
+def _claim_items(doc: AnnotatedDocument) -> Iterator[_Item]:
+    for c in doc.claims:
+        yield c.id, (c.span,), c.check_worthy.value, (c.check_worthy.value,)
+
+
+_ITEMS = {Layer.QUOTE: _quote_items, Layer.CUE: _cue_items, Layer.SPEAKER: _speaker_items,
+          Layer.MENTION: _mention_items, Layer.CLAIM: _claim_items}
+
+
+def extract_units(docs: Sequence[AnnotatedDocument], layer: Layer) -> Units:
+    """The units of ``layer`` in every document, in document order."""
+    labels = LAYER_LABELS[layer]
+    code = {label: i for i, label in enumerate(labels)}
+    names = LAYER_ATTRIBUTES[layer]
+    doc_of, label_of, refs, values = [], [], [], []
+    seg_unit, seg_start, seg_end = [], [], []
+    for d, doc in enumerate(docs):
+        for ref, segments, label, attrs in _ITEMS[layer](doc):
+            u = len(refs)
+            for s in segments:
+                seg_unit.append(u)
+                seg_start.append(s.start)
+                seg_end.append(s.end)
+            doc_of.append(d)
+            label_of.append(code[label])
+            refs.append(ref)
+            values.append(attrs)
+    columns = tuple(zip(*values)) if values else tuple(() for _ in names)
+    return Units(
+        layer, labels, len(docs),
+        np.array(doc_of, dtype=np.int64), np.array(label_of, dtype=np.int64), tuple(refs),
+        dict(zip(names, columns)),
+        np.array(seg_unit, dtype=np.int64), np.array(seg_start, dtype=np.int64), np.array(seg_end, dtype=np.int64),
+    )
+
+
+# --- alignment ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Matched unit pairs: ``left[i]`` (a unit of pair ``pair[i]``'s first document) with ``right[i]``."""
+
+    pair: np.ndarray  # (M,) index into the document pairs
+    left: np.ndarray  # (M,) unit index
+    right: np.ndarray  # (M,) unit index
+    overlap: np.ndarray  # (M,) positions in common
+    exact: np.ndarray  # (M,) bool: same positions
+
+
+def _pair_segments(units: Units, docs: np.ndarray, seg_doc_offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Segment indices of each pair's document on one side, and the pair each belongs to."""
+    counts = seg_doc_offsets[docs + 1] - seg_doc_offsets[docs]
+    return concat_ranges(seg_doc_offsets[docs], counts), np.repeat(np.arange(len(docs)), counts)
+
+
+def _candidates(units: Units, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every (pair, left unit, right unit, overlap) with overlap > 0, by a sorted sweep over segments."""
+    seg_doc_offsets = np.searchsorted(units.doc[units.seg_unit], np.arange(units.n_docs + 1))
+    left_seg, left_pair = _pair_segments(units, pairs[:, 0], seg_doc_offsets)
+    right_seg, right_pair = _pair_segments(units, pairs[:, 1], seg_doc_offsets)
+    empty = np.zeros(0, dtype=np.int64)
+    if len(left_seg) == 0 or len(right_seg) == 0:
+        return empty, empty, empty, empty
+    stride = int(units.seg_end.max()) + 2
+    right_key = right_pair * stride + units.seg_start[right_seg]
+    order = np.argsort(right_key, kind="stable")
+    right_seg, right_key = right_seg[order], right_key[order]
+    longest = int((units.seg_end[right_seg] - units.seg_start[right_seg]).max())
+    ls, le = units.seg_start[left_seg], units.seg_end[left_seg]
+    # Right segments that can overlap [ls, le) start in (ls - longest, le).
+    lo = np.searchsorted(right_key, left_pair * stride + np.maximum(ls - longest + 1, 0), side="left")
+    hi = np.searchsorted(right_key, left_pair * stride + le, side="left")
+    counts = np.maximum(hi - lo, 0)
+    li = np.repeat(np.arange(len(left_seg)), counts)
+    ri = concat_ranges(lo, counts)
+    overlap = np.minimum(le[li], units.seg_end[right_seg[ri]]) - np.maximum(ls[li], units.seg_start[right_seg[ri]])
+    keep = overlap > 0
+    li, ri, overlap = li[keep], ri[keep], overlap[keep]
+    pair = left_pair[li]
+    lu, ru = units.seg_unit[left_seg[li]], units.seg_unit[right_seg[ri]]
+    # Sum the overlaps of fragment pairs per unit pair.
+    local, most = units.local_index()
+    key = (pair * most + local[lu]) * most + local[ru]
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return pair[first], lu[first], ru[first], np.bincount(inverse, weights=overlap).astype(np.int64)
+
+
+def _one_to_one(left_node: np.ndarray, right_node: np.ndarray, priority: np.ndarray) -> np.ndarray:
+    """Mask of the edges of a one-to-one assignment that maximises ``priority`` lexicographically.
+
+    ``priority`` is (E, k) non-negative integers per edge; the last tie-breaker is the number of
+    matches. Edges whose ends touch no other edge are taken as they are; the rest is solved per
+    connected component, where the assignment is a real choice.
+    """
+    chosen = np.zeros(len(left_node), dtype=bool)
+    if len(left_node) == 0:
+        return chosen
+    n_left, n_right = int(left_node.max()) + 1, int(right_node.max()) + 1
+    left_degree = np.bincount(left_node, minlength=n_left)
+    right_degree = np.bincount(right_node, minlength=n_right)
+    alone = (left_degree[left_node] == 1) & (right_degree[right_node] == 1)
+    chosen[alone] = True
+    rest = np.flatnonzero(~alone)
+    if len(rest) == 0:
+        return chosen
+    graph = coo_matrix((np.ones(len(rest)), (left_node[rest], n_left + right_node[rest])),
+                       shape=(n_left + n_right, n_left + n_right))
+    _, component = connected_components(graph, directed=False)
+    comp = component[left_node[rest]]
+    order = np.argsort(comp, kind="stable")
+    rest, comp = rest[order], comp[order]
+    for edges in np.split(rest, np.flatnonzero(np.diff(comp)) + 1):
+        rows, row_of = np.unique(left_node[edges], return_inverse=True)
+        cols, col_of = np.unique(right_node[edges], return_inverse=True)
+        # Base larger than the matches any assignment here can hold, so lower keys never outweigh higher.
+        base = min(len(rows), len(cols)) + 1
+        weight = np.zeros(len(edges))
+        for column in priority[edges].T:
+            weight = weight * base + column
+        weight = weight * base + 1
+        matrix = np.zeros((len(rows), len(cols)))
+        matrix[row_of, col_of] = weight
+        lookup = np.full((len(rows), len(cols)), -1)
+        lookup[row_of, col_of] = edges
+        r, c = linear_sum_assignment(matrix, maximize=True)
+        picked = lookup[r, c]
+        chosen[picked[picked >= 0]] = True
+    return chosen
+
+
+def align(units: Units, pairs: np.ndarray, *, boundary: Boundary, typed: bool) -> Alignment:
+    """Align the units of ``pairs[p, 0]`` with those of ``pairs[p, 1]`` for every document pair p.
+
+    Maximises the total overlap; among equal totals it prefers more exact matches, then more
+    matches with equal labels, then more matches, so the result does not hang on the solver's
+    tie-breaking.
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    pair, lu, ru, overlap = _candidates(units, pairs)
+    sizes = units.sizes()
+    exact = (overlap == sizes[lu]) & (overlap == sizes[ru])
+    same_label = units.label[lu] == units.label[ru]
+    keep = np.ones(len(pair), dtype=bool)
+    if boundary is Boundary.EXACT:
+        keep &= exact
+    if typed:
+        keep &= same_label
+    pair, lu, ru, overlap, exact, same_label = (a[keep] for a in (pair, lu, ru, overlap, exact, same_label))
+    local, most = units.local_index()
+    _, left_node = np.unique(pair * most + local[lu], return_inverse=True)
+    _, right_node = np.unique(pair * most + local[ru], return_inverse=True)
+    chosen = _one_to_one(left_node, right_node, np.column_stack([overlap, exact, same_label]).astype(np.int64))
+    return Alignment(pair[chosen], lu[chosen], ru[chosen], overlap[chosen], exact[chosen])
+
+
+# --- scores ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Score:
+    """Counts of one comparison; left is the reference (gold, or the first annotator)."""
+
+    n_left: int
+    n_right: int
+    credit: float  # matched pairs, a non-exact one counting its scheme's partial credit
+
+    @property
+    def tp(self) -> float:
+        return self.credit
+
+    @property
+    def fp(self) -> float:
+        return self.n_right - self.credit
+
+    @property
+    def fn(self) -> float:
+        return self.n_left - self.credit
+
+    @property
+    def precision(self) -> float | None:
+        return self.credit / self.n_right if self.n_right else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.credit / self.n_left if self.n_left else None
+
+    @property
+    def f1(self) -> float | None:
+        """Harmonic mean of precision and recall; None when neither side has a unit."""
+        total = self.n_left + self.n_right
+        return 2 * self.credit / total if total else None
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Per document pair and label: units on each side and the credit of the matches.
+
+    An untyped scheme has one column, ``"all"``: a match may join units of different labels.
+    """
+
+    scheme: Scheme
+    labels: tuple[str, ...]
+    n_left: np.ndarray  # (P, L)
+    n_right: np.ndarray  # (P, L)
+    credit: np.ndarray  # (P, L)
+
+    def score(self, pairs: np.ndarray | slice = slice(None), label: str | None = None) -> Score:
+        """Summed over the given document pairs, for one label or all."""
+        cols = slice(None) if label is None else self.labels.index(label)
+        return Score(int(self.n_left[pairs, cols].sum()), int(self.n_right[pairs, cols].sum()),
+                     float(self.credit[pairs, cols].sum()))
+
+    def by_label(self) -> dict[str, Score]:
+        return {label: self.score(label=label) for label in self.labels}
+
+
+def tally(units: Units, pairs: np.ndarray, alignment: Alignment, scheme: Scheme) -> Tally:
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    labels = units.labels if scheme.typed else ("all",)
+    n_labels = len(labels)
+    label = units.label if scheme.typed else np.zeros(len(units), dtype=np.int64)
+    per_doc = np.bincount(units.doc * n_labels + label, minlength=units.n_docs * n_labels).reshape(-1, n_labels)
+    credit = np.where(alignment.exact, 1.0, scheme.partial_credit)
+    credits = np.bincount(alignment.pair * n_labels + label[alignment.left], weights=credit,
+                          minlength=len(pairs) * n_labels).reshape(-1, n_labels)
+    return Tally(scheme, labels, per_doc[pairs[:, 0]], per_doc[pairs[:, 1]], credits)
+
+
+def compare(docs: Sequence[AnnotatedDocument], pairs: np.ndarray | Sequence[tuple[int, int]], layer: Layer,
+            scheme: Scheme, *, tokens: bool = False) -> Tally:
+    """Score ``docs[j]`` against ``docs[i]`` for each ``(i, j)`` in ``pairs`` (documents of one article).
+
+    ``tokens`` measures overlap in ``TOKEN_PATTERN`` tokens instead of code points.
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    for i, j in pairs.tolist():
+        if docs[i].article.sha256 != docs[j].article.sha256:
+            raise ToolkitError(f"documents {i} ({docs[i].article.id!r}) and {j} ({docs[j].article.id!r}) annotate "
+                               "different texts; compare only documents of the same article")
+    units = extract_units(docs, layer)
+    if tokens:
+        units = units.in_tokens(Tokens.of(docs))
+    return tally(units, pairs, align(units, pairs, boundary=scheme.boundary, typed=scheme.typed), scheme)

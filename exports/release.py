@@ -1,0 +1,247 @@
+"""Releases: semantic versions, the content fingerprint, the diff against the previous version, the history.
+
+Layout of a published folder ``DIR`` (a Hugging Face dataset repository):
+
+- ``DIR/README.md``, ``DIR/data/<config>/<split>.parquet``: the current (latest) version;
+- ``DIR/releases.json``: the history, one ``Release`` per version, oldest first;
+- ``DIR/.releases/<version>/``: every version kept whole (``README.md``, ``data/``, ``release.json``) plus its
+  ``items.parquet`` (the manifest: config, item id, split, row SHA-256) and ``diff.parquet`` (config, item id,
+  change). An older version stays loadable with ``datasets.load_dataset("DIR/.releases/1.0.0", "quotes")``;
+  on the Hub each version is a tag. The current files are hard links into the latest version's folder.
+
+The fingerprint is the SHA-256 of the manifest's lines ``["config", "item_id", "split", "row_sha256"]`` (compact
+JSON) sorted by config then item id, where ``row_sha256`` hashes the row as compact JSON with sorted keys. So it
+covers every value of every row and its split, and does not depend on input order or Parquet encoding.
+A version, once published, is immutable: the same content again is a no-op, different content is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from schemas import ToolkitError
+
+HISTORY_FILE = "releases.json"
+RELEASES_DIR = ".releases"
+RELEASE_FILE = "release.json"
+MANIFEST_FILE = "items.parquet"
+DIFF_FILE = "diff.parquet"
+CHANGES = ("added", "removed", "changed")
+EXAMPLES = 20  # item ids per config and kind of change kept in the history (all are in diff.parquet)
+
+_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+_MANIFEST_SCHEMA = pa.schema([("config", pa.string()), ("item_id", pa.string()), ("split", pa.string()),
+                              ("row_sha256", pa.string())])
+_DIFF_SCHEMA = pa.schema([("config", pa.string()), ("item_id", pa.string()), ("change", pa.string())])
+
+
+def parse_version(version: str) -> tuple[int, int, int]:
+    """``"1.2.3"`` -> ``(1, 2, 3)``; anything but a plain semantic version is a user error."""
+    match = _SEMVER.match(version)
+    if match is None:
+        raise ToolkitError(
+            f"--version {version!r}: not a semantic version; give MAJOR.MINOR.PATCH such as 1.0.0 "
+            "(no leading zeros, no prefix or suffix)"
+        )
+    major, minor, patch = (int(g) for g in match.groups())
+    return major, minor, patch
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConfigChanges(_Model):
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    examples: dict[Literal["added", "removed", "changed"], list[str]] = Field(
+        default_factory=dict, description=f"Up to {EXAMPLES} item ids per kind; all are in diff.parquet."
+    )
+
+
+class Release(_Model):
+    version: str
+    previous: str | None = Field(description="The version this one is diffed against; None for the first.")
+    fingerprint: str = Field(pattern=r"^[0-9a-f]{64}$")
+    published_at: datetime
+    tool_version: str
+    schema_version: str
+    guidelines_version: str
+    license: str
+    rows: dict[str, dict[str, int]] = Field(description="Rows per config and split.")
+    changes: dict[str, ConfigChanges] = Field(description="Per config, against the previous version.")
+
+
+class ReleaseHistory(_Model):
+    releases: list[Release] = Field(default_factory=list, description="Oldest first.")
+
+    @property
+    def latest(self) -> Release | None:
+        return self.releases[-1] if self.releases else None
+
+    def get(self, version: str) -> Release | None:
+        return next((r for r in self.releases if r.version == version), None)
+
+
+class ConfigItems(_Model):
+    added: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    changed: list[str] = Field(default_factory=list)
+
+
+class ReleaseDiff(_Model):
+    """Every changed item of one version, by config."""
+
+    version: str
+    previous: str | None
+    configs: dict[str, ConfigItems]
+
+
+def version_dir(out: Path, version: str) -> Path:
+    return out / RELEASES_DIR / version
+
+
+def row_digest(row: dict) -> str:
+    """SHA-256 of the row's canonical JSON (sorted keys, compact, dates as ISO 8601)."""
+    canonical = json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class ManifestWriter:
+    """Streams ``(config, item_id, split, row_sha256)`` to Parquet in batches: never all items in memory."""
+
+    BATCH = 50_000
+
+    def __init__(self, path: Path) -> None:
+        self._writer = pq.ParquetWriter(path, _MANIFEST_SCHEMA)
+        self._columns: tuple[list[str], ...] = ([], [], [], [])
+
+    def add(self, config: str, item_id: str, split: str, row: dict) -> None:
+        for column, value in zip(self._columns, (config, item_id, split, row_digest(row))):
+            column.append(value)
+        if len(self._columns[0]) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._columns[0]:
+            self._writer.write_batch(pa.record_batch(list(self._columns), schema=_MANIFEST_SCHEMA))
+            self._columns = ([], [], [], [])
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+
+
+def fingerprint(manifest: Path) -> str:
+    table = pq.read_table(manifest).sort_by([("config", "ascending"), ("item_id", "ascending")])
+    digest = hashlib.sha256()
+    for batch in table.to_batches(max_chunksize=65_536):
+        columns = [batch.column(name).to_pylist() for name in _MANIFEST_SCHEMA.names]
+        digest.update("".join(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
+                              for line in zip(*columns)).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def write_diff(manifest: Path, previous_manifest: Path | None, diff_path: Path) -> dict[str, ConfigChanges]:
+    """Compare two manifests by (config, item id); write every change to ``diff_path``; return the summary.
+
+    An item whose row or split differs is ``changed``. The join runs in Arrow, not in Python dicts, so a
+    release of a million items diffs in seconds and modest memory.
+    """
+    new = pq.read_table(manifest)
+    old = pq.read_table(previous_manifest) if previous_manifest is not None else _MANIFEST_SCHEMA.empty_table()
+    joined = new.join(old, keys=["config", "item_id"], join_type="full outer", right_suffix="_old")
+    new_hash, old_hash = joined["row_sha256"], joined["row_sha256_old"]
+    moved = pc.or_(pc.not_equal(new_hash, old_hash), pc.not_equal(joined["split"], joined["split_old"]))
+    change = pc.case_when(
+        pc.make_struct(pc.is_null(old_hash), pc.is_null(new_hash), pc.fill_null(moved, False)),
+        "added", "removed", "changed",
+    )
+    diff = (pa.table({"config": joined["config"], "item_id": joined["item_id"], "change": change}, schema=_DIFF_SCHEMA)
+            .filter(pc.is_valid(change))
+            .sort_by([("config", "ascending"), ("item_id", "ascending")]))
+    pq.write_table(diff, diff_path)
+    summary: dict[str, ConfigChanges] = {}
+    for config in sorted(set(diff["config"].to_pylist()) | set(new["config"].unique().to_pylist())):
+        of_config = diff.filter(pc.equal(diff["config"], config))
+        counts, examples = {}, {}
+        for kind in CHANGES:
+            ids = of_config.filter(pc.equal(of_config["change"], kind))["item_id"]
+            counts[kind] = len(ids)
+            if len(ids):
+                examples[kind] = ids.slice(0, EXAMPLES).to_pylist()
+        summary[config] = ConfigChanges(**counts, examples=examples)
+    return summary
+
+
+def read_diff(out: Path, version: str) -> ReleaseDiff:
+    """The full diff of a published version."""
+    history = read_history(out)
+    release = history.get(version)
+    if release is None:
+        known = ", ".join(r.version for r in history.releases) or "none"
+        raise ToolkitError(f"{out / HISTORY_FILE}: no version {version!r} (published: {known})")
+    table = pq.read_table(version_dir(out, version) / DIFF_FILE)
+    configs: dict[str, ConfigItems] = {}
+    for config, item_id, change in zip(*(table[name].to_pylist() for name in _DIFF_SCHEMA.names)):
+        getattr(configs.setdefault(config, ConfigItems()), change).append(item_id)
+    return ReleaseDiff(version=version, previous=release.previous, configs=configs)
+
+
+def read_history(out: Path) -> ReleaseHistory:
+    """The release history of ``out``; empty for a new or empty folder, an error for any other folder."""
+    path = out / HISTORY_FILE
+    if not path.exists():
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise ToolkitError(
+                f"{out}: exists but holds no {HISTORY_FILE}, so it is not a dataset published by `annotate publish`; "
+                "choose a new or empty folder for --out"
+            )
+        return ReleaseHistory()
+    try:
+        return ReleaseHistory.model_validate_json(path.read_bytes())
+    except ValidationError as e:
+        from annotate.articles import first_error
+
+        raise ToolkitError(
+            f"{path}: {first_error(e)}; restore it (each version's record is in {RELEASES_DIR}/<version>/{RELEASE_FILE})"
+        ) from None
+
+
+def existing_release(history: ReleaseHistory, version: str, out: Path) -> Release | None:
+    """The release already published as ``version``, or None when ``version`` may be published as new."""
+    parsed = parse_version(version)
+    existing = history.get(version)
+    latest = history.latest
+    if existing is None and latest is not None and parsed < parse_version(latest.version):
+        raise ToolkitError(
+            f"--version {version}: below the latest release {latest.version} in {out / HISTORY_FILE}; "
+            f"versions only go up: publish {next_patch(latest.version)} or higher"
+        )
+    return existing
+
+
+def ensure_unchanged(existing: Release, new_fingerprint: str, out: Path) -> None:
+    """Refuse to publish different content under a version that already exists."""
+    if existing.fingerprint != new_fingerprint:
+        raise ToolkitError(
+            f"--version {existing.version}: already published in {out} with different content "
+            f"(fingerprint {existing.fingerprint[:12]}..., now {new_fingerprint[:12]}...); a published version is "
+            "immutable: publish the new content under a higher version"
+        )
+
+
+def next_patch(version: str) -> str:
+    major, minor, patch = parse_version(version)
+    return f"{major}.{minor}.{patch + 1}"

@@ -1,0 +1,103 @@
+"""Shared fixtures: one real Label Studio server per test session, clients, fresh projects.
+
+Use them from any test module::
+
+    pytestmark = pytest.mark.server
+
+    def test_something(ls_client, ls_project):
+        ls_client.import_tasks(ls_project.id, [...])
+
+``ls_server`` starts Label Studio only when a test asks for it (the first start runs
+migrations: allow 20-70 s), on a free loopback port, with a temporary data directory and a
+temporary ``ANNOTATE_HOME`` for the whole session. It is stopped at the end of the session,
+also when tests fail; and the server is told to die with the test process if that is killed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from annotate import server
+from annotate.client import ENV_TOKEN, ENV_URL, Connection, ProjectInfo, StudioClient
+from annotate.credentials import load_admin_credentials
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    """The session's Label Studio: where it is, how to authenticate, where its files are."""
+
+    url: str
+    token: str  # the admin's legacy API token (``Authorization: Token <token>``)
+    admin_email: str
+    admin_password: str  # for logging in through the browser (/user/login/)
+    home: Path  # ANNOTATE_HOME of the session: credentials.json, server.json, project.json
+    state: server.ServerState  # pid, port, data_dir, log_file
+
+    @property
+    def connection(self) -> Connection:
+        return Connection(url=self.url, token=SecretStr(self.token), source="test session")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def ls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    """A real Label Studio 1.23.2, started once per session through ``annotate.server.start``.
+
+    Sets ``ANNOTATE_HOME`` to a temporary directory for the rest of the session (so the CLI and
+    ``StudioClient.open()`` find this server) and removes ``ANNOTATE_LS_URL``/``ANNOTATE_LS_TOKEN``.
+    """
+    home = tmp_path_factory.mktemp("annotate-home")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ANNOTATE_HOME", str(home))
+    patch.delenv(ENV_URL, raising=False)
+    patch.delenv(ENV_TOKEN, raising=False)
+    state = None
+    try:
+        state = server.start(port=free_port(), data_dir=home / "label-studio-data", die_with_parent=True)
+        creds = load_admin_credentials()
+        assert creds is not None
+        yield LocalServer(
+            url=state.url, token=creds.token.get_secret_value(), admin_email=creds.email,
+            admin_password=creds.password.get_secret_value(), home=home, state=state,
+        )
+    finally:
+        # A test may have changed ANNOTATE_HOME: point back at ours, and stop by the recorded pid.
+        os.environ["ANNOTATE_HOME"] = str(home)
+        if state is not None:
+            server.stop(state=state)
+        patch.undo()
+
+
+@pytest.fixture(scope="session")
+def ls_client(ls_server: LocalServer) -> StudioClient:
+    """A ``StudioClient`` for the session server, as the admin (``.sdk`` is the raw ``LabelStudio``)."""
+    return StudioClient.open(ls_server.connection)
+
+
+@pytest.fixture(scope="module")
+def ls_project(request: pytest.FixtureRequest, ls_client: StudioClient) -> ProjectInfo:
+    """A fresh project per test module, titled after the module, with the toolkit's labeling config
+    (from the seeds' targets) and ``maximum_annotations=2``. Empty: preload what you need."""
+    from annotate.articles import load_targets
+    from annotate.paths import SEED_TARGETS
+    from annotate.project import init_project
+    from schemas.labeling_config import generate_labeling_config
+
+    title = f"test {request.module.__name__}"
+    config = generate_labeling_config(load_targets(SEED_TARGETS))
+    outcome = init_project(ls_client, config, title=title, maximum_annotations=2)
+    assert outcome.action == "created", f"project {title!r} already existed"
+    return outcome.project
