@@ -31,6 +31,8 @@ def _root() -> None:
 # One module per feature; each defines ``register(app)``. Keep heavy imports inside commands.
 COMMAND_MODULES = [
     "annotate.schema_cli",
+    "exports.agreement_cli",
+    "exports.publish_cli",
     "annotate.server_cli", "annotate.preload_cli",
 ]
 

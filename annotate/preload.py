@@ -99,10 +99,14 @@ def baseline_prediction(article: Article) -> dict[str, Any]:
 
 
 def check_offsets(article: Article, results: list[dict[str, Any]]) -> None:
-    """Every span in a result must quote the article exactly (half-open code-point offsets)."""
+    """Every region must quote the article exactly (half-open code-point offsets).
+
+    Only ``labels`` results carry the region's own text: a per-region ``textarea`` keeps what
+    the annotator typed in ``value.text``.
+    """
     for r in results:
         value = r.get("value") or {}
-        if "start" in value and article.text[value["start"]:value["end"]] != value.get("text"):
+        if r.get("type") == "labels" and article.text[value["start"]:value["end"]] != value.get("text"):
             raise ToolkitError(
                 f"article {article.id!r}: prediction region {r.get('id')!r} [{value['start']}, {value['end']}) "
                 f"does not match its text {value.get('text')!r}; the extractor or converter has a bug, "

@@ -131,12 +131,22 @@ class Units:
         return np.bincount(self.seg_unit, weights=self.seg_end - self.seg_start, minlength=len(self)).astype(np.int64)
 
     def in_tokens(self, tokens: Tokens) -> Units:
-        """The same units with positions in tokens: a segment covers every token it touches."""
+        """The same units with positions in tokens: a segment covers every token it touches.
+
+        A unit that touches no token (whitespace only) has nothing to compare and is left out.
+        """
         base = tokens.char_base[tokens.doc_article[self.doc[self.seg_unit]]]
         first = np.searchsorted(tokens.end, self.seg_start + base, side="right")
         last = np.searchsorted(tokens.start, self.seg_end + base, side="left")
-        return Units(self.layer, self.labels, self.n_docs, self.doc, self.label, self.ref, self.attributes,
-                     self.seg_unit, first, last)
+        keep_segment = last > first
+        keep = np.zeros(len(self), dtype=bool)
+        keep[self.seg_unit[keep_segment]] = True
+        renumber = np.cumsum(keep) - 1
+        picked = np.flatnonzero(keep).tolist()
+        return Units(self.layer, self.labels, self.n_docs, self.doc[keep], self.label[keep],
+                     tuple(self.ref[i] for i in picked),
+                     {name: tuple(values[i] for i in picked) for name, values in self.attributes.items()},
+                     renumber[self.seg_unit[keep_segment]], first[keep_segment], last[keep_segment])
 
 
 @dataclass(frozen=True)

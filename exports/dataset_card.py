@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datasets import ClassLabel, DatasetInfo, List, Value
 from datasets.info import DatasetInfosDict
@@ -21,8 +22,11 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
 
 from exports.dataset_rows import CONFIGS
-from exports.release import EXAMPLES, ReleaseHistory
+from exports.release import EXAMPLES, ConfigChanges, ReleaseHistory
 from schemas import TargetInventory, ToolkitError
+
+if TYPE_CHECKING:
+    from exports.agreement_report import SummaryRow
 
 TASK_CATEGORIES = ["token-classification", "text-classification"]
 DEFAULT_LICENSE = "cc-by-4.0"
@@ -51,25 +55,21 @@ def read_guidelines(path: Path) -> Guidelines:
 
 
 @dataclass(frozen=True)
-class AgreementRow:
-    metric: str
-    layer: str
-    value: float | None
-    ci_low: float | None = None
-    ci_high: float | None = None
-
-
-@dataclass(frozen=True)
 class Agreement:
+    """The report's own summary rows (``AgreementReport.summary_rows``), rendered as they are."""
+
     source: str
-    rows: list[AgreementRow]
+    confidence: float
+    rows: list[SummaryRow]
 
 
 def read_agreement(path: Path) -> Agreement:
     """The summary rows of an ``annotate agreement --json`` report, through the report model's own helper."""
     try:
         from exports.agreement_report import AgreementReport
-    except ImportError:
+    except ModuleNotFoundError as e:
+        if e.name != "exports.agreement_report":
+            raise
         raise ToolkitError(
             f"--agreement {path}: the agreement report model (exports/agreement_report.py) is not installed; "
             "publish without --agreement"
@@ -82,9 +82,7 @@ def read_agreement(path: Path) -> Agreement:
         report = AgreementReport.model_validate_json(read_text(path))
     except ValidationError as e:
         raise ToolkitError(f"{path}: {first_error(e)}; give the JSON written by `annotate agreement --json`") from None
-    rows = [AgreementRow(metric=r.metric, layer=r.layer, value=r.value, ci_low=r.ci_low, ci_high=r.ci_high)
-            for r in report.summary_rows()]
-    return Agreement(source=path.name, rows=rows)
+    return Agreement(source=path.name, confidence=report.bootstrap.confidence, rows=report.summary_rows())
 
 
 @dataclass(frozen=True)
@@ -209,7 +207,8 @@ def _description(ctx: CardContext) -> str:
         f"Version **{ctx.version}**. News articles annotated for attribution: **quotes** (direct, indirect, mixed; "
         "content fragments and cue), their **speakers** (mentions linked to canonical entities), the **stance** of "
         f"a holder toward the targets of the event *{ctx.targets.event}*, and **claims** with their check-worthiness. "
-        "The gold layer is adjudicated from several annotators; the raw per-annotator documents are in `annotations`.\n\n"
+        "The gold layer is adjudicated from several annotators; the raw per-annotator documents are in "
+        "`annotations`.\n\n"
         "All offsets are half-open `[start, end)` **Unicode code-point** offsets into `articles.text` (Python `str` "
         "indices), and `text[start:end] == span.text` was verified for every span when this release was built.\n\n"
         + _table(["config", "train", "validation", "test", "total"], counts) + note
@@ -242,14 +241,14 @@ def _guidelines(ctx: CardContext) -> str:
 def _agreement(ctx: CardContext) -> str:
     if ctx.agreement is None:
         return "## Agreement\n\nNo agreement report was given for this release.\n"
-    rows = [[r.metric, r.layer, _fmt(r.value),
-             "" if r.ci_low is None or r.ci_high is None else f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"]
+    ci_header = f"{ctx.agreement.confidence:.0%} CI"
+    rows = [[r.metric, r.layer, _fmt(r.value), "" if r.ci is None else f"[{_fmt(r.ci[0])}, {_fmt(r.ci[1])}]", r.n]
             for r in ctx.agreement.rows]
     return (
         "## Agreement\n\n"
-        f"Inter-annotator agreement on the raw annotations (from `{ctx.agreement.source}`, written by "
-        "`annotate agreement --json`; 95% bootstrap confidence intervals over documents):\n\n"
-        + _table(["metric", "layer", "value", "95% CI"], rows)
+        f"Inter-annotator agreement on the raw annotations, corpus level (from `{ctx.agreement.source}`, written by "
+        "`annotate agreement --json`; bootstrap confidence intervals over articles; n = units the figure rests on):"
+        "\n\n" + _table(["metric", "layer", "value", ci_header, "n"], rows)
     )
 
 
@@ -287,6 +286,12 @@ def _provenance(ctx: CardContext) -> str:
     return "\n".join(parts)
 
 
+def _examples(changes: ConfigChanges) -> str:
+    return "; ".join(f"{kind}: " + ", ".join(f"`{i}`" for i in ids)
+                     + (" ..." if getattr(changes, kind) > len(ids) else "")
+                     for kind, ids in changes.examples.items())
+
+
 def _changelog(ctx: CardContext) -> str:
     parts = ["## Changelog\n"]
     for release in reversed(ctx.history.releases):
@@ -296,9 +301,7 @@ def _changelog(ctx: CardContext) -> str:
         rows = []
         for config, c in release.changes.items():
             if c.added or c.removed or c.changed:
-                shown = "; ".join(f"{kind}: " + ", ".join(f"`{i}`" for i in ids)
-                                  + (" ..." if getattr(c, kind) > len(ids) else "")
-                                  for kind, ids in c.examples.items())
+                shown = "(first release)" if release.previous is None else _examples(c)
                 rows.append([f"`{config}`", c.added, c.removed, c.changed, shown])
         parts.append(_table(["config", "added", "removed", "changed", f"items (up to {EXAMPLES} per kind)"], rows)
                      if rows else "No changes.\n")

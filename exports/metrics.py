@@ -141,22 +141,37 @@ def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     if any(x is None for x in (*a, *b)):
         raise ValueError("a label is None; drop the items a coder did not label")
     categories = {c: i for i, c in enumerate(dict.fromkeys((*a, *b)))}
-    confusion = np.zeros((len(categories), len(categories)))
-    np.add.at(confusion, ([categories[x] for x in a], [categories[x] for x in b]), 1)
-    kappa = float(kappa_from_confusion(confusion))
+    stats = cohen_stats(np.array([categories[x] for x in a]), np.array([categories[x] for x in b]),
+                        np.zeros(len(a), dtype=np.int64), 1, len(categories))
+    kappa = float(cohen_kappa_from_stats(stats.toarray())[0])
     if np.isnan(kappa):
         raise ValueError("kappa is undefined: both coders used one and the same label for every item")
     return kappa
 
 
-def kappa_from_confusion(confusion: np.ndarray) -> np.ndarray:
-    """Cohen's kappa of confusion matrices (..., V, V) -> (...); NaN where undefined."""
-    confusion = np.asarray(confusion, dtype=np.float64)
-    n = confusion.sum(axis=(-2, -1))
+def cohen_stats(a: np.ndarray, b: np.ndarray, group: np.ndarray, n_groups: int, n_values: int) -> csr_matrix:
+    """Additive statistics of Cohen's kappa per group, shape (n_groups, 2 + 2 * n_values).
+
+    ``a``, ``b`` (N,) are the two coders' value codes for each item, ``group`` (N,) the item's group.
+    Columns: items, agreements, then coder a's and coder b's value totals.
+    """
+    group = np.asarray(group, dtype=np.int64)
+    ones = np.ones(len(group))
+    rows = np.concatenate([group, group, group, group])
+    cols = np.concatenate([np.zeros(len(group), dtype=np.int64), np.ones(len(group), dtype=np.int64),
+                           2 + np.asarray(a, dtype=np.int64), 2 + n_values + np.asarray(b, dtype=np.int64)])
+    data = np.concatenate([ones, (np.asarray(a) == np.asarray(b)).astype(np.float64), ones, ones])
+    return csr_matrix((data, (rows, cols)), shape=(n_groups, 2 + 2 * n_values))
+
+
+def cohen_kappa_from_stats(stats: np.ndarray) -> np.ndarray:
+    """Cohen's kappa from summed ``cohen_stats`` rows (R, 2 + 2V) -> (R,); NaN where undefined."""
+    stats = np.atleast_2d(np.asarray(stats, dtype=np.float64))
+    half = (stats.shape[1] - 2) // 2
+    n, agree, a, b = stats[:, 0], stats[:, 1], stats[:, 2 : 2 + half], stats[:, 2 + half :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        observed = np.trace(confusion, axis1=-2, axis2=-1) / n
-        expected = (confusion.sum(axis=-1) * confusion.sum(axis=-2)).sum(axis=-1) / n**2
-        return np.where((n > 0) & (expected < 1), (observed - expected) / (1 - expected), np.nan)
+        expected = (a * b).sum(axis=1) / n**2
+        return np.where((n > 0) & (expected < 1), (agree / n - expected) / (1 - expected), np.nan)
 
 
 def fleiss_kappa(counts: Sequence[Sequence[int]] | np.ndarray) -> float:
@@ -254,7 +269,8 @@ def bootstrap_ci(per_doc: np.ndarray | spmatrix, statistic: Callable[[np.ndarray
         weights = resample_weights(per_doc.shape[0], resamples, seed)
     if weights.shape[1] != per_doc.shape[0]:
         raise ValueError(f"weights cover {weights.shape[1]} documents but per_doc has {per_doc.shape[0]}")
-    samples = np.asarray(statistic(np.asarray(weights @ per_doc)), dtype=np.float64)
+    sums = (per_doc.T @ weights.T).T if isinstance(per_doc, spmatrix) else weights @ per_doc
+    samples = np.asarray(statistic(np.asarray(sums)), dtype=np.float64)
     samples = samples[np.isfinite(samples)]
     if len(samples) == 0:
         return None

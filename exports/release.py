@@ -215,7 +215,8 @@ def read_history(out: Path) -> ReleaseHistory:
         from annotate.articles import first_error
 
         raise ToolkitError(
-            f"{path}: {first_error(e)}; restore it (each version's record is in {RELEASES_DIR}/<version>/{RELEASE_FILE})"
+            f"{path}: {first_error(e)}; restore it (each version's record is in "
+            f"{RELEASES_DIR}/<version>/{RELEASE_FILE})"
         ) from None
 
 

@@ -123,6 +123,10 @@ class OffsetResolver:
                 candidates.append((s, e, False, system.reason + "; text differs only in whitespace"))
         exact = {(s, e): why for s, e, is_exact, why in candidates if is_exact}
         loose = {(s, e): why for s, e, is_exact, why in candidates if not is_exact}
+        if len(loose) > 1 and len({_trim(text, s, e) for s, e in loose}) == 1:
+            # Readings that differ only in the whitespace around the same words: take the words.
+            s, e = _trim(text, *next(iter(loose)))
+            loose = {(s, e): "offsets shifted by whitespace (several readings agree on the words)"}
         for readings in (exact, loose):
             if len(readings) == 1:
                 (s, e), why = next(iter(readings.items()))
@@ -164,6 +168,15 @@ class OffsetResolver:
         return Span(start=s, end=e, text=self.text[s:e]), Repair(
             region_id=region_id, old=(start, end), new=(s, e), reason=why
         )
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` without the whitespace at either edge."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def _unit_map(text: str, *, utf16: bool, crlf_as_one: bool) -> list[int | None]:

@@ -13,11 +13,13 @@ import re
 
 SPEECH_VERBS = frozenset(
     """said says say told tells added adds warned warns claimed claims asserted asserts argued argues noted notes
-    stated states explained explains insisted insists wrote writes tweeted tweets declared declares stressed
+    stated explained explains insisted insists wrote writes tweeted tweets declared declares stressed
     stresses emphasized emphasised contended contends maintained maintains acknowledged acknowledges admitted
     admits conceded concedes complained complains countered replied responded predicted predicts alleged alleges
-    cautioned reiterated reiterates recalled recalls remarked observed continued announced announces""".split()
+    cautioned reiterated reiterates recalled recalls remarked observed announced announces""".split()
 )
+# Verbs that introduce speech only right next to a quotation (", he continued"; "asked about ...").
+DIRECT_ONLY_VERBS = frozenset("continued asked asks wondered joked quipped shouted yelled exclaimed".split())
 THAT_VERBS = frozenset(
     """believes believed believe think thinks thought suggested suggests reported reports confirmed confirms
     revealed reveals denied denies agreed agrees feared fears worried worries hoped hopes expects expected
@@ -30,12 +32,13 @@ PARTICIPLES = frozenset(
     """saying adding noting arguing claiming asserting warning insisting explaining suggesting stressing
     telling writing declaring acknowledging admitting emphasizing emphasising predicting""".split()
 )
-ALL_VERBS = SPEECH_VERBS | THAT_VERBS
+ALL_VERBS = SPEECH_VERBS | THAT_VERBS | DIRECT_ONLY_VERBS
 # A be-verb or "to" before the cue makes it passive or infinitive ("he was told", "is said to").
 PASSIVE_BEFORE = frozenset("was were is are be been being am to".split())
 
 ACCORDING_TO = re.compile(r"\b[Aa]ccording to\b")
-CUE_WORD = re.compile(r"\b(?:" + "|".join(sorted(ALL_VERBS | PARTICIPLES, key=len, reverse=True)) + r")\b")
+# Case-insensitive for headlines ("..., Former White House Doctor Says"); callers compare in lower case.
+CUE_WORD = re.compile(r"\b(?:" + "|".join(sorted(ALL_VERBS | PARTICIPLES, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 
 WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
 _DAY = r"(?:" + "|".join(WEEKDAYS) + r")(?:\s+(?:morning|afternoon|evening|night))?"
@@ -50,9 +53,12 @@ ADVERBIAL = re.compile(
     r"(?:\s*,)?\s+(?:"
     rf"(?:on|last|this|early|late|earlier)\s+{_DAY}|{_DAY}|"
     r"(?:last|this|next|earlier this|later that)\s+(?:week|month|year|weekend|summer|spring|fall|winter)|"
+    r"in\s+(?:(?:January|February|March|April|May|June|July|August|September|October|November|December)\s+)?"
+    r"(?:19|20)\d\d|"
     r"(?:earlier|later|previously|recently|repeatedly|also|again|once|publicly|privately|then|now|often|"
     r"reportedly|flatly|simply|bluntly|further|quickly|firmly|separately|frequently|yesterday|today|tonight|"
     r"ago|specifically|explicitly|openly|directly|falsely|angrily|confidently|correctly|"
+    r"(?!(?:family|ally|rally|belly|bully|assembly|supply|reply|only|early|italy|july)\b)[a-z]{3,}ly|"
     r"has|have|had|has\s+long|had\s+long|has\s+also|had\s+also|would|will|did|does|do)|"
     rf"(?:in|during|at|on|via|through|after|before|with)\s+(?:a|an|the|his|her|their|its|this|that|one)\s+"
     rf"(?:[\w’'-]+\s+){{0,4}}?(?:{_VENUE})(?:\s+(?:with|on|to|at|for|in)\s+(?:the\s+)?"
@@ -64,3 +70,5 @@ ADVERBIAL = re.compile(
     r"according\s+to\s+(?:the\s+)?[A-Z][\w’'.&-]*(?:\s+[A-Z][\w’'.&-]*){0,3}\s*,"
     r")(?=[\s,:;.]|$)"
 )
+TRAILING_ADVERBIAL = re.compile(r"(?:" + ADVERBIAL.pattern + r")\s*,?\s*$")
+LEADING_ADVERBIALS = re.compile(r"(?:" + ADVERBIAL.pattern + r")+")

@@ -9,6 +9,7 @@ apostrophe and closing single quote). Rules:
 - ``’`` and ``'`` between letters or digits are apostrophes (``Russia’s``, ``don't``), and a
   single mark closes only a single quote that is open, so plural possessives (``voters’``) stay
   apostrophes;
+- ``''`` and ``\`\``` (two apostrophes or backticks, as some archives write) are double marks;
 - quotations nest (a single-quoted phrase inside a double-quoted sentence, or a curly quote in a
   straight one); only the outermost ones are returned, the inner ones are part of their content;
 - a quotation still open at a paragraph end continues when the next paragraph opens with a
@@ -57,11 +58,9 @@ class Quotation:
         return self.extents[-1][1]
 
 
-def _direction(text: str, i: int, open_families: list[str]) -> tuple[str, str] | None:
-    """``("open"|"close", family)`` for the mark at ``i``, or None for an apostrophe or a stray mark."""
-    ch = text[i]
-    before = text[i - 1] if i > 0 else " "
-    after = text[i + 1] if i + 1 < len(text) else " "
+def _direction(before: str, ch: str, after: str, open_families: list[str]) -> tuple[str, str] | None:
+    """``("open"|"close", family)`` for the mark ``ch`` between ``before`` and ``after``, or None for an
+    apostrophe or a stray mark."""
     before_opens = before in _OPENS_AFTER or before == "\n"
     after_blank = after.isspace() or after in ".,;:!?)]}—–-" or after in CLOSING_DOUBLE + CLOSING_SINGLE
     if ch in OPENING_DOUBLE:
@@ -87,48 +86,69 @@ def _direction(text: str, i: int, open_families: list[str]) -> tuple[str, str] |
     return None
 
 
+def _mark_at(text: str, i: int) -> int:
+    """Width of the quotation mark at ``i``: 2 for ``''`` and ``\`\```, 1 for one mark, 0 for none."""
+    if text.startswith(("''", "``"), i):
+        return 2
+    return 1 if text[i] in QUOTE_MARKS else 0
+
+
+def _direction_at(text: str, i: int, width: int, open_families: list[str]) -> tuple[str, str] | None:
+    before = text[i - 1] if i > 0 else " "
+    after = text[i + width] if i + width < len(text) else " "
+    if width == 1:
+        return _direction(before, text[i], after, open_families)
+    if text[i] == "`":
+        return "open", DOUBLE
+    return _direction(before, STRAIGHT_DOUBLE, after, open_families)  # '' stands for a straight double mark
+
+
 def find_quotations(text: str) -> list[Quotation]:
     """The outermost quotations of ``text``, in text order."""
     quotations: list[Quotation] = []
-    chain: list[tuple[int, int]] = []  # extents of a quotation continued from earlier paragraphs
+    chain: list[tuple[int, int, int, int]] = []  # (start, end, opening width, closing width) per paragraph
     paragraphs = list(_PARAGRAPH.finditer(text))
     for n, para in enumerate(paragraphs):
         p_start, p_end = para.start(), para.end()
         while p_end > p_start and text[p_end - 1].isspace():
             p_end -= 1
-        stack: list[tuple[str, int]] = []  # (family, index of the opening mark)
+        stack: list[tuple[str, int, int]] = []  # (family, index of the opening mark, its width)
         i = p_start
         continuing = bool(chain)
         if continuing:
             # The opening mark that continues the quotation is its first non-space character.
             i = _skip_spaces(text, p_start, p_end)
-            stack.append((DOUBLE, i))
-            i += 1
+            width = _mark_at(text, i)
+            stack.append((DOUBLE, i, width))
+            i += width
         while i < p_end:
-            if text[i] in QUOTE_MARKS:
-                kind = _direction(text, i, [family for family, _ in stack])
-                if kind is not None:
-                    action, family = kind
-                    if action == "open":
-                        stack.append((family, i))
-                    elif any(f == family for f, _ in stack):
-                        while stack[-1][0] != family:  # an inner mark that never closed was no quote
-                            stack.pop()
-                        _, opened = stack.pop()
-                        if not stack:
-                            quotations.append(_finish(chain + [(opened, i + 1)], closed=True))
-                            chain = []
-                            continuing = False
-            i += 1
+            width = _mark_at(text, i)
+            if not width:
+                i += 1
+                continue
+            kind = _direction_at(text, i, width, [family for family, _, _ in stack])
+            if kind is not None:
+                action, family = kind
+                if action == "open":
+                    stack.append((family, i, width))
+                elif any(f == family for f, _, _ in stack):
+                    while stack[-1][0] != family:  # an inner mark that never closed was no quote
+                        stack.pop()
+                    _, opened, open_width = stack.pop()
+                    if not stack:
+                        quotations.append(_finish(chain + [(opened, i + width, open_width, width)], closed=True))
+                        chain = []
+                        continuing = False
+            i += width
         if not stack:
             continue
         # Something is still open at the paragraph end: continue, run to the end, or drop it.
-        family, opened = stack[0]
+        family, opened, open_width = stack[0]
         next_opens = n + 1 < len(paragraphs) and _opens_with_double(text, paragraphs[n + 1])
         if family == DOUBLE and next_opens:
-            chain = chain + [(opened, p_end)]
+            chain = chain + [(opened, p_end, open_width, 0)]
         elif continuing or opened == _skip_spaces(text, p_start, p_end):
-            quotations.append(_finish(chain + [(opened, p_end)], closed=False))
+            quotations.append(_finish(chain + [(opened, p_end, open_width, 0)], closed=False))
             chain = []
         else:
             chain = []
@@ -137,12 +157,9 @@ def find_quotations(text: str) -> list[Quotation]:
     return quotations
 
 
-def _finish(extents: list[tuple[int, int]], closed: bool) -> Quotation:
-    fragments = []
-    for n, (start, end) in enumerate(extents):
-        inner_end = end - 1 if (closed and n == len(extents) - 1) else end
-        fragments.append((start + 1, inner_end))
-    return Quotation(fragments=tuple(fragments), extents=tuple(extents), closed=closed)
+def _finish(extents: list[tuple[int, int, int, int]], closed: bool) -> Quotation:
+    fragments = tuple((start + open_w, end - close_w) for start, end, open_w, close_w in extents)
+    return Quotation(fragments=fragments, extents=tuple((start, end) for start, end, _, _ in extents), closed=closed)
 
 
 def _skip_spaces(text: str, i: int, end: int) -> int:
@@ -153,7 +170,7 @@ def _skip_spaces(text: str, i: int, end: int) -> int:
 
 def _opens_with_double(text: str, para: re.Match[str]) -> bool:
     i = _skip_spaces(text, para.start(), para.end())
-    return i < para.end() and text[i] in OPENING_DOUBLE + STRAIGHT_DOUBLE
+    return i < para.end() and (text[i] in OPENING_DOUBLE + STRAIGHT_DOUBLE or text.startswith(("''", "``"), i))
 
 
 def quoted_mask(text: str, quotations: list[Quotation] | None = None) -> list[bool]:

@@ -1,0 +1,360 @@
+"""Inter-annotator agreement of annotated documents: for the corpus, each article and each annotator pair.
+
+- Span layers (``exports.compare.Layer``): pairwise F1 with exact and with overlapping spans
+  (one-to-one alignment), over all labels and per label.
+- Token roles (``schemas.Role``): Krippendorff's alpha over ``TOKEN_PATTERN`` tokens, each token
+  taking the role of the spans that touch it (``ROLE_PRIORITY`` decides when several do), as
+  PolNeAR reports it; per role, alpha of that role against all others.
+- Attributes of aligned units (quote kind, stance target and polarity, speaker, check-worthiness,
+  entity link): Krippendorff's alpha (nominal) over groups of units aligned across annotators,
+  Cohen's kappa per annotator pair, Fleiss' kappa over groups that all of an article's three or
+  more annotators marked.
+- Attribution agreement: the share of aligned quotes whose speaker entities agree (entity ids are
+  slugs of canonical names, so they compare across annotators; "no speaker" is a value).
+
+Corpus figures get percentile bootstrap intervals over articles. Every figure is computed from
+additive statistics per article or per document pair (``exports.metrics``), so the corpus, each
+article, each annotator pair and each bootstrap resample are sums of the same rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+from scipy.sparse import coo_matrix, csr_matrix, spmatrix
+from scipy.sparse.csgraph import connected_components
+
+from exports.agreement_report import (
+    AgreementReport,
+    ArticleAgreement,
+    BootstrapSettings,
+    ExcludedDocument,
+    Figure,
+    PairAgreement,
+)
+from exports.compare import (
+    EXACT,
+    LAYER_ATTRIBUTES,
+    OVERLAP,
+    STRICT,
+    TOKEN_PATTERN,
+    TYPE,
+    Alignment,
+    Layer,
+    Tokens,
+    Units,
+    align,
+    concat_ranges,
+    extract_units,
+    tally,
+)
+from exports.metrics import (
+    bootstrap_ci,
+    cohen_kappa,
+    cohen_kappa_from_stats,
+    cohen_stats,
+    fleiss_kappa,
+    fleiss_kappa_from_stats,
+    fleiss_stats,
+    krippendorff_alpha,
+    nominal_alpha,
+    nominal_stats,
+    nominal_stats_from_confusion,
+    one_vs_rest,
+    resample_weights,
+)
+from schemas import AnnotatedDocument, Role, ToolkitError
+
+__all__ = ["AgreementReport", "cohen_kappa", "compute_agreement", "fleiss_kappa", "krippendorff_alpha"]
+
+ROLES = tuple(Role)  # role codes are positions in this tuple
+ROLE_PRIORITY = (Role.CONTENT, Role.CUE, Role.SOURCE)  # a token in several roles takes the last
+ROLE_LAYERS = {Role.CONTENT: Layer.QUOTE, Role.CUE: Layer.CUE, Role.SOURCE: Layer.SPEAKER}
+# Not annotators: comparing them would mix agreement with evaluation.
+EXCLUDED_ORIGINS = {"gold": "gold standard, not an annotator", "prediction": "model prediction, not an annotator"}
+
+Stats = np.ndarray | spmatrix
+
+
+@dataclass(frozen=True)
+class _Corpus:
+    """The documents grouped by article, annotators sorted, and every pair of documents to compare."""
+
+    docs: list[AnnotatedDocument]  # sorted by (article id, annotator)
+    article_ids: list[str]
+    doc_article: np.ndarray  # (D,)
+    article_offsets: np.ndarray  # (A + 1,) documents of article a are article_offsets[a]:article_offsets[a + 1]
+    pairs: np.ndarray  # (P, 2) documents of one article, first annotator's name sorts first
+    pair_article: np.ndarray  # (P,)
+    pair_names: list[tuple[str, str]]  # distinct annotator pairs, sorted
+    pair_name: np.ndarray  # (P,) index into pair_names
+    compared: np.ndarray  # articles with two or more annotators
+    single: list[str]
+    excluded: list[ExcludedDocument]
+
+    @classmethod
+    def of(cls, docs: Iterable[AnnotatedDocument]) -> _Corpus:
+        kept, excluded = [], []
+        for doc in docs:
+            if doc.provenance.origin in EXCLUDED_ORIGINS:
+                excluded.append(ExcludedDocument(article_id=doc.article.id, annotator=doc.provenance.annotator,
+                                                 reason=EXCLUDED_ORIGINS[doc.provenance.origin]))
+            else:
+                kept.append(doc)
+        kept.sort(key=lambda d: (d.article.id, d.provenance.annotator))
+        seen: dict[str, str] = {}
+        for before, doc in zip([None, *kept], kept):
+            article, annotator = doc.article.id, doc.provenance.annotator
+            if seen.setdefault(article, doc.article.sha256) != doc.article.sha256:
+                raise ToolkitError(f"article {article!r}: documents annotate different texts (sha256 differs); "
+                                   "give each text its own article id")
+            if before is not None and (before.article.id, before.provenance.annotator) == (article, annotator):
+                raise ToolkitError(f"article {article!r}: annotator {annotator!r} has more than one document; "
+                                   "keep one per annotator and article")
+        article_ids = list(seen)
+        index = {a: i for i, a in enumerate(article_ids)}
+        doc_article = np.array([index[d.article.id] for d in kept], dtype=np.int64)
+        offsets = np.searchsorted(doc_article, np.arange(len(article_ids) + 1))
+        pairs = [(i, j) for a in range(len(article_ids)) for i, j in combinations(range(offsets[a], offsets[a + 1]), 2)]
+        pairs_array = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+        names = [(kept[i].provenance.annotator, kept[j].provenance.annotator) for i, j in pairs]
+        pair_names = sorted(set(names))
+        name_index = {n: i for i, n in enumerate(pair_names)}
+        counts = np.diff(offsets)
+        return cls(kept, article_ids, doc_article, offsets, pairs_array, doc_article[pairs_array[:, 0]], pair_names,
+                   np.array([name_index[n] for n in names], dtype=np.int64), np.flatnonzero(counts >= 2),
+                   [article_ids[a] for a in np.flatnonzero(counts == 1)], excluded)
+
+    def annotators(self, article: int) -> list[str]:
+        docs = self.docs[self.article_offsets[article] : self.article_offsets[article + 1]]
+        return [d.provenance.annotator for d in docs]
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One figure at every level: additive statistics per article and per annotator pair."""
+
+    metric: str
+    layer: str
+    value: Callable[[np.ndarray], np.ndarray]  # (R, K) summed statistics -> (R,) figures
+    support: Callable[[np.ndarray], np.ndarray]  # (R, K) -> (R,) what the figure rests on
+    by_article: Stats | None  # (A, K)
+    by_pair: Stats | None  # (annotator pairs, K)
+    label: str | None = None
+    attribute: str | None = None
+    per_article: bool = True  # per-label figures are kept to the corpus and the pairs
+
+
+def _sum_rows(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """(N, K) rows summed per group -> (n_groups, K)."""
+    out = np.zeros((n_groups, values.shape[1]))
+    np.add.at(out, group, values)
+    return out
+
+
+def _f1(stats: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 2 * stats[:, 0] / (stats[:, 1] + stats[:, 2])
+
+
+def _ratio(stats: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return stats[:, 0] / stats[:, 1]
+
+
+def _alpha_support(stats: np.ndarray) -> np.ndarray:
+    return stats[:, stats.shape[1] // 2 :].sum(axis=1)
+
+
+def _dense(rows: Stats) -> np.ndarray:
+    return rows.toarray() if isinstance(rows, spmatrix) else np.asarray(rows)
+
+
+def _evaluate(fn: Callable[[np.ndarray], np.ndarray], stats: Stats, chunk: int = 1024) -> np.ndarray:
+    """``fn`` row by row over (R, K) statistics, densifying at most ``chunk`` sparse rows at once."""
+    return np.concatenate([fn(_dense(stats[i : i + chunk])) for i in range(0, stats.shape[0], chunk)] or [[]])
+
+
+def _span_sources(corpus: _Corpus, units: Units) -> list[_Source]:
+    """Pairwise F1, exact and overlap, over all labels and (typed) per label."""
+    n_articles, n_names = len(corpus.article_ids), len(corpus.pair_names)
+    sources = []
+    schemes = [(EXACT, "f1_exact"), (OVERLAP, "f1_overlap")]
+    if len(units.labels) > 1:
+        schemes += [(STRICT, "f1_exact"), (TYPE, "f1_overlap")]
+    for scheme, metric in schemes:
+        t = tally(units, corpus.pairs, align(units, corpus.pairs, boundary=scheme.boundary, typed=scheme.typed),
+                  scheme)
+        for col, label in enumerate(t.labels):
+            per_pair = np.column_stack([t.credit[:, col], t.n_left[:, col], t.n_right[:, col]])
+            sources.append(_Source(
+                metric, units.layer.value, _f1, lambda s: s[:, 1] + s[:, 2],
+                _sum_rows(per_pair, corpus.pair_article, n_articles), _sum_rows(per_pair, corpus.pair_name, n_names),
+                label=label if scheme.typed else None, per_article=not scheme.typed,
+            ))
+    return sources
+
+
+def _clusters(units: Units, alignment: Alignment) -> np.ndarray:
+    """(U,) group of each unit: units joined by pairwise alignments, across all annotators."""
+    n = len(units)
+    graph = coo_matrix((np.ones(len(alignment.left)), (alignment.left, alignment.right)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def _attribute_sources(corpus: _Corpus, units: Units, alignment: Alignment) -> list[_Source]:
+    """Alpha, Cohen's and Fleiss' kappa of each attribute of aligned units; attribution agreement."""
+    n_articles, n_names = len(corpus.article_ids), len(corpus.pair_names)
+    layer = units.layer.value
+    cluster = _clusters(units, alignment)
+    # A cluster where one annotator has two units is ambiguous for that annotator: leave them out.
+    slot = cluster * units.n_docs + units.doc
+    _, slot_of, slot_count = np.unique(slot, return_inverse=True, return_counts=True)
+    unique_in_cluster = slot_count[slot_of] == 1
+    cluster_article = np.zeros(len(units), dtype=np.int64)
+    cluster_article[cluster] = corpus.doc_article[units.doc]
+    article_docs = np.bincount(corpus.doc_article, minlength=n_articles)
+    pair_name = corpus.pair_name[alignment.pair]
+
+    sources = []
+    for name in LAYER_ATTRIBUTES[units.layer]:
+        values = units.attributes[name]
+        domain = {v: i for i, v in enumerate(sorted({v for v in values if v is not None}))}
+        n_values = max(len(domain), 1)
+        code = np.array([domain.get(v, -1) if v is not None else -1 for v in values], dtype=np.int64)
+
+        ok = (code >= 0) & unique_in_cluster
+        by_article = nominal_stats(cluster[ok], code[ok], cluster_article[cluster[ok]], n_articles, n_values)
+        left, right = code[alignment.left], code[alignment.right]
+        both = (left >= 0) & (right >= 0)
+        edge = np.flatnonzero(both)
+        by_pair = nominal_stats(np.concatenate([edge, edge]), np.concatenate([left[both], right[both]]),
+                                np.concatenate([pair_name[both], pair_name[both]]), n_names, n_values)
+        sources.append(_Source("alpha", layer, nominal_alpha, _alpha_support, by_article, by_pair, attribute=name))
+        sources.append(_Source("cohen_kappa", layer, cohen_kappa_from_stats, lambda s: s[:, 0], None,
+                               cohen_stats(left[both], right[both], pair_name[both], n_names, n_values),
+                               attribute=name))
+        # Fleiss: clusters that every annotator of an article with three or more marked, with a value.
+        observed = np.bincount(cluster[ok], minlength=len(units))
+        complete = (observed == article_docs[cluster_article]) & (article_docs[cluster_article] >= 3)
+        chosen = ok & complete[cluster]
+        if complete.any():
+            sources.append(_Source(
+                "fleiss_kappa", layer, fleiss_kappa_from_stats, lambda s: s[:, 0],
+                fleiss_stats(cluster[chosen], code[chosen], cluster_article, n_articles, n_values),
+                None, attribute=name,
+            ))
+    if "speaker" in units.attributes:
+        speaker = units.attributes["speaker"]
+        same = np.array([speaker[i] == speaker[j] for i, j in zip(alignment.left, alignment.right)], dtype=np.float64)
+        per_pair = np.column_stack([same, np.ones(len(same))])
+        sources.append(_Source(
+            "attribution_agreement", layer, _ratio, lambda s: s[:, 1],
+            _sum_rows(per_pair, corpus.pair_article[alignment.pair], n_articles),
+            _sum_rows(per_pair, pair_name, n_names),
+        ))
+    return sources
+
+
+def _token_roles(corpus: _Corpus, units: dict[Layer, Units]) -> tuple[np.ndarray, np.ndarray, Tokens]:
+    """Role code of every token of every document, and where each document's tokens start."""
+    tokens = Tokens.of(corpus.docs)
+    article_of = tokens.doc_article
+    first_token = tokens.token_offsets[article_of]
+    counts = tokens.token_offsets[article_of + 1] - first_token
+    doc_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    roles = np.zeros(int(doc_offsets[-1]), dtype=np.int64)
+    for role in ROLE_PRIORITY:
+        in_tokens = units[ROLE_LAYERS[role]].in_tokens(tokens)
+        doc = in_tokens.doc[in_tokens.seg_unit]
+        shift = doc_offsets[doc] - first_token[doc]
+        starts, ends = in_tokens.seg_start + shift, in_tokens.seg_end + shift
+        edges = np.bincount(starts, minlength=len(roles) + 1) - np.bincount(ends, minlength=len(roles) + 1)
+        roles[np.cumsum(edges)[:-1] > 0] = ROLES.index(role)
+    return roles, doc_offsets, tokens
+
+
+def _token_sources(corpus: _Corpus, units: dict[Layer, Units]) -> list[_Source]:
+    """Token-role alpha (PolNeAR's measure), over all roles and each role against the rest."""
+    n_articles, n_names, n_roles = len(corpus.article_ids), len(corpus.pair_names), len(ROLES)
+    roles, doc_offsets, tokens = _token_roles(corpus, units)
+    counts = np.diff(doc_offsets)
+    unit = concat_ranges(tokens.token_offsets[tokens.doc_article], counts)
+    by_article = nominal_stats(unit, roles, np.repeat(corpus.doc_article, counts), n_articles, n_roles)
+    left, right = corpus.pairs[:, 0], corpus.pairs[:, 1]
+    length = counts[left]
+    pair_of = np.repeat(corpus.pair_name, length)
+    cell = roles[concat_ranges(doc_offsets[left], length)] * n_roles + roles[concat_ranges(doc_offsets[right], length)]
+    confusion = np.bincount(pair_of * n_roles**2 + cell, minlength=n_names * n_roles**2).reshape(-1, n_roles, n_roles)
+    by_pair = nominal_stats_from_confusion(confusion)
+    sources = [_Source("token_alpha", "token", nominal_alpha, _alpha_support, by_article, by_pair)]
+    for code, role in enumerate(ROLES):
+        sources.append(_Source(
+            "token_alpha", "token", lambda s, code=code: nominal_alpha(one_vs_rest(s, code)), _alpha_support,
+            by_article, by_pair, label=role.value, per_article=False,
+        ))
+    return sources
+
+
+def _figure(source: _Source, value: float, support: float, ci: tuple[float, float] | None = None) -> Figure:
+    return Figure(metric=source.metric, layer=source.layer, label=source.label, attribute=source.attribute,
+                  value=None if not np.isfinite(value) else float(value), n=int(round(support)),
+                  ci_low=ci[0] if ci else None, ci_high=ci[1] if ci else None)
+
+
+def compute_agreement(docs: Sequence[AnnotatedDocument], *, resamples: int = 1000, seed: int = 0,
+                      confidence: float = 0.95) -> AgreementReport:
+    """Agreement among the annotators of ``docs`` (any order; several annotators per article)."""
+    corpus = _Corpus.of(docs)
+    units = {layer: extract_units(corpus.docs, layer) for layer in Layer}
+    sources: list[_Source] = []
+    for layer in Layer:
+        sources += _span_sources(corpus, units[layer])
+    sources += _token_sources(corpus, units)
+    for layer in Layer:
+        if LAYER_ATTRIBUTES[layer]:
+            overlap = align(units[layer], corpus.pairs, boundary=OVERLAP.boundary, typed=False)
+            sources += _attribute_sources(corpus, units[layer], overlap)
+
+    compared = corpus.compared
+    weights = resample_weights(len(compared), resamples, seed) if len(compared) else None
+    corpus_figures = []
+    article_figures: list[list[Figure]] = [[] for _ in compared]
+    pair_figures: list[list[Figure]] = [[] for _ in corpus.pair_names]
+    for source in sources:
+        if source.by_article is not None:
+            rows = source.by_article[compared]
+            total = np.asarray(rows.sum(axis=0)).reshape(1, -1)
+            ci = bootstrap_ci(rows, source.value, weights=weights, confidence=confidence) if len(compared) else None
+            corpus_figures.append(_figure(source, source.value(total)[0], source.support(total)[0], ci))
+            if source.per_article:
+                values, supports = _evaluate(source.value, rows), _evaluate(source.support, rows)
+                for figures, value, support in zip(article_figures, values, supports):
+                    if support > 0:
+                        figures.append(_figure(source, value, support))
+        if source.by_pair is not None:
+            values, supports = _evaluate(source.value, source.by_pair), _evaluate(source.support, source.by_pair)
+            for figures, value, support in zip(pair_figures, values, supports):
+                if support > 0:
+                    figures.append(_figure(source, value, support))
+
+    pair_articles = Counter(corpus.pair_name.tolist())
+    return AgreementReport(
+        tokeniser=TOKEN_PATTERN.pattern,
+        role_priority=[r.value for r in ROLE_PRIORITY],
+        bootstrap=BootstrapSettings(resamples=resamples, seed=seed, confidence=confidence),
+        documents=len(corpus.docs),
+        annotators=sorted({d.provenance.annotator for d in corpus.docs}),
+        articles_compared=len(compared),
+        single_annotator_articles=corpus.single,
+        excluded=corpus.excluded,
+        corpus=corpus_figures,
+        articles=[ArticleAgreement(article_id=corpus.article_ids[a], annotators=corpus.annotators(a), figures=f)
+                  for a, f in zip(compared.tolist(), article_figures)],
+        pairs=[PairAgreement(annotators=names, articles=pair_articles[i], figures=f)
+               for i, (names, f) in enumerate(zip(corpus.pair_names, pair_figures))],
+    )
