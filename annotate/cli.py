@@ -33,7 +33,9 @@ COMMAND_MODULES = [
     "annotate.schema_cli",
     "exports.agreement_cli",
     "exports.publish_cli",
+    "exports.pull_cli",
     "annotate.server_cli", "annotate.preload_cli",
+    "annotate.citron_cli",
 ]
 
 for _name in COMMAND_MODULES:

@@ -69,7 +69,8 @@ from exports.metrics import (
 )
 from schemas import AnnotatedDocument, Role, ToolkitError
 
-__all__ = ["AgreementReport", "cohen_kappa", "compute_agreement", "fleiss_kappa", "krippendorff_alpha"]
+__all__ = ["AgreementReport", "TokenRoles", "cohen_kappa", "compute_agreement", "fleiss_kappa", "krippendorff_alpha",
+           "token_roles"]
 
 ROLES = tuple(Role)  # role codes are positions in this tuple
 ROLE_PRIORITY = (Role.CONTENT, Role.CUE, Role.SOURCE)  # a token in several roles takes the last
@@ -260,35 +261,49 @@ def _attribute_sources(corpus: _Corpus, units: Units, alignment: Alignment) -> l
     return sources
 
 
-def _token_roles(corpus: _Corpus, units: dict[Layer, Units]) -> tuple[np.ndarray, np.ndarray, Tokens]:
-    """Role code of every token of every document, and where each document's tokens start."""
-    tokens = Tokens.of(corpus.docs)
-    article_of = tokens.doc_article
-    first_token = tokens.token_offsets[article_of]
-    counts = tokens.token_offsets[article_of + 1] - first_token
+@dataclass(frozen=True)
+class TokenRoles:
+    """The role code (position in ``ROLES``) of every token of every document, documents one after another."""
+
+    roles: np.ndarray  # (sum of the documents' token counts,)
+    doc_offsets: np.ndarray  # (D + 1,) document d's tokens are roles[doc_offsets[d]:doc_offsets[d + 1]]
+    tokens: Tokens
+
+    def of_document(self, d: int) -> np.ndarray:
+        return self.roles[self.doc_offsets[d] : self.doc_offsets[d + 1]]
+
+
+def token_roles(docs: Sequence[AnnotatedDocument], units: dict[Layer, Units] | None = None) -> TokenRoles:
+    """Token roles of each document: a token takes the role of the spans that touch it, by ``ROLE_PRIORITY``."""
+    units = units or {layer: extract_units(docs, layer) for layer in ROLE_LAYERS.values()}
+    tokens = Tokens.of(docs)
+    first_token = tokens.token_offsets[tokens.doc_article]
+    counts = tokens.token_offsets[tokens.doc_article + 1] - first_token
     doc_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     roles = np.zeros(int(doc_offsets[-1]), dtype=np.int64)
     for role in ROLE_PRIORITY:
         in_tokens = units[ROLE_LAYERS[role]].in_tokens(tokens)
         doc = in_tokens.doc[in_tokens.seg_unit]
         shift = doc_offsets[doc] - first_token[doc]
-        starts, ends = in_tokens.seg_start + shift, in_tokens.seg_end + shift
-        edges = np.bincount(starts, minlength=len(roles) + 1) - np.bincount(ends, minlength=len(roles) + 1)
+        # +1 at each segment's first token, -1 after its last: a running sum > 0 marks covered tokens.
+        edges = (np.bincount(in_tokens.seg_start + shift, minlength=len(roles) + 1)
+                 - np.bincount(in_tokens.seg_end + shift, minlength=len(roles) + 1))
         roles[np.cumsum(edges)[:-1] > 0] = ROLES.index(role)
-    return roles, doc_offsets, tokens
+    return TokenRoles(roles, doc_offsets, tokens)
 
 
 def _token_sources(corpus: _Corpus, units: dict[Layer, Units]) -> list[_Source]:
     """Token-role alpha (PolNeAR's measure), over all roles and each role against the rest."""
     n_articles, n_names, n_roles = len(corpus.article_ids), len(corpus.pair_names), len(ROLES)
-    roles, doc_offsets, tokens = _token_roles(corpus, units)
-    counts = np.diff(doc_offsets)
-    unit = concat_ranges(tokens.token_offsets[tokens.doc_article], counts)
-    by_article = nominal_stats(unit, roles, np.repeat(corpus.doc_article, counts), n_articles, n_roles)
+    roles = token_roles(corpus.docs, units)
+    counts = np.diff(roles.doc_offsets)
+    unit = concat_ranges(roles.tokens.token_offsets[roles.tokens.doc_article], counts)
+    by_article = nominal_stats(unit, roles.roles, np.repeat(corpus.doc_article, counts), n_articles, n_roles)
     left, right = corpus.pairs[:, 0], corpus.pairs[:, 1]
     length = counts[left]
     pair_of = np.repeat(corpus.pair_name, length)
-    cell = roles[concat_ranges(doc_offsets[left], length)] * n_roles + roles[concat_ranges(doc_offsets[right], length)]
+    cell = (roles.roles[concat_ranges(roles.doc_offsets[left], length)] * n_roles
+            + roles.roles[concat_ranges(roles.doc_offsets[right], length)])
     confusion = np.bincount(pair_of * n_roles**2 + cell, minlength=n_names * n_roles**2).reshape(-1, n_roles, n_roles)
     by_pair = nominal_stats_from_confusion(confusion)
     sources = [_Source("token_alpha", "token", nominal_alpha, _alpha_support, by_article, by_pair)]

@@ -216,8 +216,10 @@ def _description(ctx: CardContext) -> str:
         "\"quotes\")\nkinds = quotes[\"train\"].features[\"kind\"].names\n```\n\n"
         "### Splits\n\nSplit by story: articles about the same event (`articles.story`; an article without a story "
         "is its own story) are never in two splits. A story's split follows from a SHA-256 of its id "
-        "(about 80/10/10 % of stories), so it is the same in every release; with fewer than three stories fewer "
-        "splits are made. Join the other configs to `articles` by `article_id`.\n"
+        "(about 80/10/10 % of stories), so with enough stories it stays the same from release to release; with few "
+        "stories the splits are filled by rank of that hash instead (fewer than three stories: fewer splits), and a "
+        "story that moves shows as changed items in the changelog. Join the other configs to `articles` by "
+        "`article_id`.\n"
     )
 
 

@@ -180,7 +180,7 @@ class _SpanChecker:
 
     def __call__(self, span: Span, what: str) -> SpanRow:
         covered = self.text[span.start : span.end]
-        if False:  # also catches spans past the end: the slice comes back short
+        if covered != span.text:  # also catches spans past the end: the slice comes back short
             raise ToolkitError(
                 f"{self.where}: {what}: span [{span.start}, {span.end}) says {span.text!r} but the article has "
                 f"{covered!r} there; fix the offsets in the input (nothing was published)"

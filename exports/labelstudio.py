@@ -835,6 +835,7 @@ class _ExportedTask(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: StrictInt
+    project: StrictInt | None = None
     data: dict[str, Any]
     annotations: list[Any] = Field(default_factory=list)
     predictions: list[Any] = Field(default_factory=list)
@@ -854,6 +855,7 @@ class ExportConversion(BaseModel):
 
     tasks: int
     annotations: int
+    projects: list[int] = Field(default_factory=list, description="Project ids the tasks name.")
     documents: list[AnnotatedDocument]
     repairs: list[Repair] = Field(default_factory=list)
     rejections: list[Rejection] = Field(default_factory=list)
@@ -911,6 +913,8 @@ def parse_export(
                 region_id=None, task_id=task_id if type(task_id) is int else None,
                 message=f"task #{n}: not a Label Studio task ({first_error(e)}); task left out"))
             continue
+        if task.project is not None and task.project not in out.projects:
+            out.projects.append(task.project)
         out.skipped.drafts += len(task.drafts)
         out.skipped.predictions += len(task.predictions)
         if not task.annotations:

@@ -9,6 +9,10 @@ Layout of a published folder ``DIR`` (a Hugging Face dataset repository):
   change). An older version stays loadable with ``datasets.load_dataset("DIR/.releases/1.0.0", "quotes")``;
   on the Hub each version is a tag. The current files are hard links into the latest version's folder.
 
+Beside ``DIR``: ``.DIR.publish.lock`` (held while a publish runs) and, only during a publish, its temp tree
+``.DIR.publish-<pid>-<random>``, which becomes ``DIR`` in one rename; leftovers of a killed publish are removed
+(or, if ``DIR`` itself was lost between two renames, put back) by the next publish.
+
 The fingerprint is the SHA-256 of the manifest's lines ``["config", "item_id", "split", "row_sha256"]`` (compact
 JSON) sorted by config then item id, where ``row_sha256`` hashes the row as compact JSON with sorted keys. So it
 covers every value of every row and its split, and does not depend on input order or Parquet encoding.
@@ -173,7 +177,7 @@ def write_diff(manifest: Path, previous_manifest: Path | None, diff_path: Path) 
             .sort_by([("config", "ascending"), ("item_id", "ascending")]))
     pq.write_table(diff, diff_path)
     summary: dict[str, ConfigChanges] = {}
-    for config in sorted(set(diff["config"].to_pylist()) | set(new["config"].unique().to_pylist())):
+    for config in sorted(set(diff["config"].unique().to_pylist()) | set(new["config"].unique().to_pylist())):
         of_config = diff.filter(pc.equal(diff["config"], config))
         counts, examples = {}, {}
         for kind in CHANGES:

@@ -35,6 +35,7 @@ from annotate.extractor.cues import (
     SPEECH_VERBS,
     THAT_VERBS,
     DIRECT_ONLY_VERBS,
+    LABEL_VERBS,
 )
 from annotate.extractor.quotemarks import QUOTE_MARKS, Quotation, find_quotations, quoted_mask
 from annotate.extractor.sentences import sentence_spans
@@ -55,6 +56,12 @@ _OBJECT = re.compile(
 _CLOSING_CLAUSE = re.compile(
     r"\s*(?:,\s*(?:according to|" + "|".join(PARTICIPLES) + r")\b|"
     r"(?:in|at|of|for|with|on|from|who|familiar|close)\b[^,;]{0,60}$)"
+)
+# A headline or lead-in that gives the speaker and a colon: "Pence: Gennifer Flowers Won't Be at Debate".
+_HEADLINE = re.compile(r"^[ \t]*([A-Z][\w.’'-]*(?:[ \t]+[A-Z][\w.’'-]*){0,3}):[ \t]+(?=[A-Z“\"‘'])[^\n]+", re.MULTILINE)
+_PARTICIPLE_LEAD = re.compile(r"[,—–]\s*(?:(?:though|while|and|but|even|before|after)\s+)?$")
+_NEXT_PARTICIPLE = re.compile(
+    r",\s+(?:(?:though|while|and|but|even|before|after)\s+)?(?:" + "|".join(PARTICIPLES) + r")\b"
 )
 _THAT = re.compile(r"\s*,?\s*that\b")
 _WORD = re.compile(r"\S+")
@@ -102,7 +109,7 @@ class _Extraction:
     def free(self, start: int, end: int) -> bool:
         return not any(self.taken[start:end])
 
-    def add(self, found: Found) -> None:
+    def add(self, found: Found, record: bool = True) -> None:
         found.content = [self._trim(s, e) for s, e in found.content]
         found.content = [(s, e) for s, e in found.content if e > s]
         if not found.content:
@@ -112,7 +119,8 @@ class _Extraction:
         for part in (found.cue, found.speaker and (found.speaker.start, found.speaker.end)):
             if part:
                 self.take(*part)
-        self.found.append(found)
+        if record:
+            self.found.append(found)
 
     def _trim(self, start: int, end: int) -> tuple[int, int]:
         while start < end and self.text[start].isspace():
@@ -133,9 +141,15 @@ class _Extraction:
         previous: Found | None = None
         for q in self.quotations:
             found = self._direct(q, previous)
-            if found is not None:
-                self.add(found)
-                previous = found
+            if found is None:
+                continue
+            if previous is not None and found.cue is not None and found.cue == previous.cue:
+                # “...,” Putin said, “...”: one quote split by its cue, in two fragments.
+                previous.content += found.content
+                self.add(Found(found.kind, found.content, None, None, reserved=found.reserved), record=False)
+                continue
+            self.add(found)
+            previous = found
 
     def _direct(self, q: Quotation, previous: Found | None) -> Found | None:
         text = self.text
@@ -220,6 +234,10 @@ class _Extraction:
     def reports(self) -> None:
         for lo, hi in self.sentences:
             self._sentence(lo, hi)
+        for m in _HEADLINE.finditer(self.text):
+            speaker = phrase_before(self.text, m.start(), m.end(1))
+            if speaker is not None and speaker.start == m.start() and self.free(m.start(), m.end()):
+                self._report(m.start(), m.end(), [(m.end(1) + 1, m.end())], (m.end(1), m.end(1) + 1), speaker)
 
     def _sentence(self, lo: int, hi: int) -> None:
         text = self.text
@@ -265,7 +283,7 @@ class _Extraction:
 
     def _participle(self, m: re.Match[str], lo: int, end: int) -> None:
         text = self.text
-        if not text[: m.start()].rstrip().endswith((",", "—", "–")):
+        if not _PARTICIPLE_LEAD.search(text, max(0, m.start() - 20), m.start()):
             return
         start = self.after_adverbials(m.end(), end)
         that = _THAT.match(text, start, end)
@@ -275,9 +293,9 @@ class _Extraction:
                 start = obj.end()
                 that = _THAT.match(text, start, end)
         if that:
-            start = that.end() - len("that")
+            start = that.end()
         speaker, same_as = self._sentence_speaker(lo, m.start())
-        self._report(lo, end, [(start, end)], (m.start(), m.end()), speaker, same_as)
+        self._report(lo, end, [(start, self._clause_end(start, end))], (m.start(), m.end()), speaker, same_as)
 
     def _sentence_speaker(self, lo: int, before: int) -> tuple[Phrase | None, Found | None]:
         """Who a participle continues: the last attribution ending in this sentence, else its subject."""
@@ -302,7 +320,9 @@ class _Extraction:
         after = self.after_adverbials(m.end(), end)
         if verb in OBJECT_VERBS:
             obj = _OBJECT.match(text, after, end)
-            if obj and not text[obj.start() : obj.end()].strip().startswith("that"):
+            # "told reporters ...", but "warned X that" only: "warns Western troops would ..." has no object
+            if obj and not obj.group().strip().startswith("that") and (
+                    verb in ("told", "tells") or _THAT.match(text, obj.end(), end)):
                 after = self.after_adverbials(obj.end(), end)
         speaker = phrase_before(text, lo, m.start())
         inverted = False
@@ -314,23 +334,33 @@ class _Extraction:
             after = self.after_adverbials(speaker.end, end)
         if speaker is not None:
             lead = text[lo : min(speaker.start, m.start())].rstrip()
-            if lead.endswith((",", "—", "–")) and self._content_around(lead, lo, after, end, cue, speaker):
+            if lead.rstrip(QUOTE_MARKS).endswith((",", "—", "–")) and self._content_around(lead, lo, after, end, cue, speaker):
                 return
         if inverted:
             return
         that = _THAT.match(text, after, end)
-        if verb not in SPEECH_VERBS and not that:
+        if verb in LABEL_VERBS:
+            if speaker is None or not any(self.quoted[after:end]) or text[m.end() : m.end() + 4] == " for":
+                return
+        elif verb not in SPEECH_VERBS and not that:
             return
         if text[after:end].lstrip(" ").startswith((":", ",")) and not that:
             return  # "said: “...”" belongs to a direct quote, ", adding" to a participle
         if speaker is None and not that:
             return
-        start = that.end() - len("that") if that else after
-        self._report(lo, end, [(start, end)], cue, speaker)
+        start = that.end() if that else after
+        self._report(lo, end, [(start, self._clause_end(start, end))], cue, speaker)
+
+    def _clause_end(self, start: int, end: int) -> int:
+        """Where a participle clause (", adding that ...") ends the content: it is a quote of its own."""
+        for m in _NEXT_PARTICIPLE.finditer(self.text, start, end):
+            if not self.quoted[m.start()]:
+                return m.start()
+        return end
 
     def _content_around(self, lead: str, lo: int, after: int, end: int, cue: tuple[int, int], speaker: Phrase) -> bool:
         """Content before the cue ("..., Putin said.") or around it ("The plan, he said, was ...")."""
-        head = (lo, lo + len(lead) - 1)
+        head = (lo, lo + len(lead))
         tail = self.text[after:end]
         if not tail.strip() or _CLOSING_CLAUSE.match(tail):
             self._report(lo, end, [head], cue, speaker)
@@ -359,10 +389,19 @@ class _Extraction:
                 clipped.append((s, e))
         if not clipped or sum(self.words(s, e) for s, e in clipped) < MIN_CONTENT_WORDS:
             return
+        # Content that ends inside a quotation ("Trump told Fox that "they hit Matt. ...") runs to its end.
+        s, e = clipped[-1]
+        for q in self.quotations:
+            for q_start, q_end in q.extents:
+                if q_start < e < q_end and self.free(e, q_end):
+                    clipped[-1] = (s, q_end)
         if speaker is not None and not self.free(speaker.start, speaker.end):
             speaker = None
         quoted = any(self.quoted[i] for s, e in clipped for i in range(s, e) if text[i].isalnum())
         kind = QuoteKind.MIXED if quoted else QuoteKind.INDIRECT
+        whole = [q for q in self.quotations if len(clipped) == 1 and (q.start, q.end) == clipped[0]]
+        if whole:  # 'said that “X”' with all of X in marks is direct: the content is inside the marks
+            kind, clipped = QuoteKind.DIRECT, [f for f in whole[0].fragments if text[f[0] : f[1]].strip()]
         self.add(Found(kind, clipped, cue, speaker, same_as))
 
     # --- models --------------------------------------------------------------------------------
@@ -392,12 +431,18 @@ class _Extraction:
         text = self.text
         mentions: list[Mention] = []
         quotes: list[Quote] = []
+        mention_of: dict[int, str] = {}
         for n, found in enumerate(self.resolve_speakers(), start=1):
             mention_id = None
             if found.speaker is not None and found.entity_id is not None:
                 mention_id = f"m{len(mentions) + 1}"
                 mentions.append(Mention(id=mention_id, span=Span.of(text, found.speaker.start, found.speaker.end),
                                         entity_id=found.entity_id))
+            elif found.same_speaker_as is not None and "\n" not in text[
+                    found.same_speaker_as.content[-1][1] : found.content[0][0]]:
+                mention_id = mention_of.get(id(found.same_speaker_as))  # same paragraph: the same mention
+            if mention_id is not None:
+                mention_of[id(found)] = mention_id
             quotes.append(Quote(
                 id=f"q{n}",
                 kind=found.kind,

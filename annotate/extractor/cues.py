@@ -28,17 +28,23 @@ THAT_VERBS = frozenset(
     acknowledged guaranteed knows knew learned learnt understands realized realised announced
     implied implies hinted hints speculated speculates mentioned mentions disclosed discloses""".split()
 )
+# Verbs that attribute a quoted label ("called the senator a “nasty guy”"): cues only when a quotation follows.
+LABEL_VERBS = frozenset("called calls described describes dubbed labeled labelled termed branded".split())
 PARTICIPLES = frozenset(
     """saying adding noting arguing claiming asserting warning insisting explaining suggesting stressing
-    telling writing declaring acknowledging admitting emphasizing emphasising predicting""".split()
+    telling writing declaring acknowledging admitting emphasizing emphasising predicting caveating
+    insisting cautioning conceding contending maintaining""".split()
 )
-ALL_VERBS = SPEECH_VERBS | THAT_VERBS | DIRECT_ONLY_VERBS
+ALL_VERBS = SPEECH_VERBS | THAT_VERBS | DIRECT_ONLY_VERBS | LABEL_VERBS
 # A be-verb or "to" before the cue makes it passive or infinitive ("he was told", "is said to").
 PASSIVE_BEFORE = frozenset("was were is are be been being am to".split())
 
 ACCORDING_TO = re.compile(r"\b[Aa]ccording to\b")
 # Case-insensitive for headlines ("..., Former White House Doctor Says"); callers compare in lower case.
-CUE_WORD = re.compile(r"\b(?:" + "|".join(sorted(ALL_VERBS | PARTICIPLES, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+# Hyphens bound words too: "so-called" is no cue.
+CUE_WORD = re.compile(
+    r"(?<![\w-])(?:" + "|".join(sorted(ALL_VERBS | PARTICIPLES, key=len, reverse=True)) + r")(?![\w-])", re.IGNORECASE
+)
 
 WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
 _DAY = r"(?:" + "|".join(WEEKDAYS) + r")(?:\s+(?:morning|afternoon|evening|night))?"

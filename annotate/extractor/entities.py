@@ -28,13 +28,33 @@ ORGANIZATION_WORDS = frozenset(
 _WORD = re.compile(r"[\w.'’-]+")
 
 
+COUNTRY_WORDS = frozenset(
+    """russia ukraine china france britain germany iran israel japan india canada mexico syria turkey
+    moscow kyiv kiev beijing paris london berlin tehran jerusalem tokyo washington us u.s. usa uk u.k.
+    pyongyang seoul""".split()
+)
+GROUP_WORDS = frozenset(
+    """officials sources analysts experts critics aides advisers advisors observers economists lawmakers
+    legislators diplomats investigators prosecutors authorities supporters opponents residents witnesses
+    voters democrats republicans researchers scientists activists protesters doctors lawyers""".split()
+)
+
+
 def guess_entity_type(text: str) -> EntityType:
-    """PERSON or ORGANIZATION when a word makes it obvious, else OTHER."""
+    """PERSON, ORGANIZATION, COUNTRY or GROUP when the words make it obvious, else OTHER.
+
+    Several names joined by "and", or a plural like "officials", are a group; a lone country or
+    capital ("Moscow") is a country, as the guidelines have it.
+    """
     words = [w.lower().strip("'’") for w in _WORD.findall(text)]
+    if "and" in words or any(w in GROUP_WORDS for w in words[-1:]):
+        return EntityType.GROUP
     if any(w in PERSON_WORDS for w in words):
         return EntityType.PERSON
     if any(w in ORGANIZATION_WORDS for w in words):
         return EntityType.ORGANIZATION
+    if [w for w in words if w != "the"] and all(w in COUNTRY_WORDS for w in words if w != "the"):
+        return EntityType.COUNTRY
     return EntityType.OTHER
 
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from annotate.extractor.cues import PASSIVE_BEFORE, TRAILING_ADVERBIAL
-from annotate.extractor.entities import ORGANIZATION_WORDS, guess_entity_type, slugify
+from annotate.extractor.entities import guess_entity_type, slugify
 from schemas import Entity, EntityType
 
 PRONOUNS = frozenset("he she they it we i".split())
@@ -96,6 +96,8 @@ def _capitalised(word: str) -> bool:
 def phrase_before(text: str, lo: int, hi: int) -> Phrase | None:
     """The speaker phrase ending at ``hi`` (adverbials skipped), not reaching left of ``lo``."""
     hi = strip_adverbials_end(text, lo, hi)
+    if text[lo:hi].endswith(","):
+        return _appositive(text, lo, hi - 1)
     tokens = _tokens(text, lo, hi)
     if not tokens or tokens[-1][1] != hi:
         return None
@@ -115,9 +117,11 @@ def phrase_before(text: str, lo: int, hi: int) -> Phrase | None:
                 break  # punctuation between words ends the name
             if _capitalised(word) and word.lower() not in NOT_NAMES or word.lower() in TITLE_WORDS | CONNECTORS:
                 first -= 1
+            elif word.lower() == "the" and first > 1 and tokens[first - 2][2].lower() == "of":
+                first -= 1  # "Mr. Morgan of the Sierra Club"
             else:
                 break
-        while tokens[first][2].lower() in CONNECTORS:
+        while tokens[first][2].lower() in CONNECTORS | {"the"} and first < len(tokens) - 1:
             first += 1
     elif head.lower() not in BARE_SPEAKERS | TITLE_WORDS and not _after_determiner(tokens):
         return None
@@ -126,6 +130,8 @@ def phrase_before(text: str, lo: int, hi: int) -> Phrase | None:
         if first - back < 0:
             break
         word = tokens[first - back][2]
+        if text[tokens[first - back][1] : tokens[first - back + 1][0]].strip():
+            break  # punctuation: the phrase cannot reach over it
         if word.lower() in DETERMINERS:
             first -= back
             break
@@ -142,6 +148,18 @@ def phrase_before(text: str, lo: int, hi: int) -> Phrase | None:
     if not named:
         return _phrase(text, start, hi, "other")
     return _phrase(text, start, hi, "name")
+
+
+def _appositive(text: str, lo: int, comma: int) -> Phrase | None:
+    """A speaker set off by commas: "Rendell, a Clinton surrogate," or "one of the attorneys, Justin Bamberg,"."""
+    previous = text.rfind(",", lo, comma)
+    if previous == -1 or len(text[previous + 1 : comma].split()) > 10:
+        return None
+    inner = phrase_before(text, previous + 1, comma)
+    if inner is not None and inner.kind == "name" and not text[previous + 1 : inner.start].strip():
+        return inner  # the name is the aside: "the family's attorney, Justin Bamberg,"
+    outer = phrase_before(text, lo, previous)  # the aside describes the name: "Mr. King, 82,"
+    return outer if outer is not None and outer.kind in ("name", "other") else None
 
 
 _FUNCTION = frozenset(
@@ -257,7 +275,7 @@ class EntityBook:
                 found = self._other(phrase.text)
         elif phrase.kind == "name":
             type_ = guess_entity_type(phrase.text)
-            if type_ is EntityType.OTHER and not any(w.lower() in ORGANIZATION_WORDS for w in phrase.text.split()):
+            if type_ is EntityType.OTHER:
                 type_ = EntityType.PERSON  # a named speaker of a reporting verb is most often a person
             found = self._named(name_of(phrase.text), type_)
         else:
