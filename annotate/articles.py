@@ -72,7 +72,8 @@ def load_txt_dir(directory: Path) -> list[Article]:
 
 def iter_jsonl_articles(path: Path) -> Iterator[Article]:
     """A JSONL file, one ``Article`` per line (``sha256`` may be omitted and is then computed)."""
-    for lineno, line in enumerate(read_text(path).splitlines(), start=1):
+    # Split on "\n" only: str.splitlines() would also split at U+2028 or U+0085 inside a text.
+    for lineno, line in enumerate(read_text(path).split("\n"), start=1):
         if not line.strip():
             continue
         try:

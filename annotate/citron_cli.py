@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
     @app.command("export-citron")
     def export_citron(
         docs: Path = typer.Argument(..., help="Annotated documents, one JSON object per line."),
-        out: Path = typer.Option(..., "--out", help="A .json (one document), a .jsonl, or an existing folder "
+        out: Path = typer.Option(..., "--out", "-o", help="A .json (one document), a .jsonl, or an existing folder "
                                                     "(one .json per document, as Citron reads a corpus)."),
     ) -> None:
         """Write annotated documents as Citron JSON (quotes with cue, source, content and coreference spans)."""
@@ -35,16 +35,17 @@ def register_import(import_app: typer.Typer) -> None:
     @import_app.command("citron")
     def import_citron(
         file: Path = typer.Argument(..., help="Citron JSON: a .json (object or list), a .jsonl, or a folder of .json."),
-        out: Path = typer.Option(..., "--out", help="Where to write the annotated documents (JSONL)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Where to write the annotated documents (JSONL)."),
         article_id: str = typer.Option(None, "--id", help="Article id of a single document without an \"id\" field "
                                                           "(default: the file name, else a SHA-256 prefix)."),
         annotator: str = typer.Option("citron", help="Provenance annotator for documents without \"annotator\"."),
     ) -> None:
         """Read Citron JSON annotations as annotated documents (quotes, speaker mentions, entities)."""
+        from annotate.importers import write_documents
         from annotate.importers.citron import import_citron as run_import
 
         result = run_import(file, article_id=article_id, annotator=annotator)
-        write_documents(result.documents, out)
+        write_documents(out, result.documents)
         for warning in result.warnings:
             typer.echo(f"warning: {warning}", err=True)
         quotes = sum(len(d.quotes) for d in result.documents)
@@ -75,10 +76,3 @@ def read_documents(path: Path) -> list:
     if not docs:
         raise ToolkitError(f"{path}: no annotated documents; give a JSONL with one document per line")
     return docs
-
-
-def write_documents(docs: list, out: Path) -> None:
-    """One document per line, written whole (temporary file, then rename)."""
-    from annotate.importers.citron import write_text_atomically
-
-    write_text_atomically(out, "".join(doc.model_dump_json() + "\n" for doc in docs))

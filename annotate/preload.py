@@ -89,9 +89,8 @@ def task_data(article: Article) -> dict[str, str]:
 
 def baseline_prediction(article: Article) -> dict[str, Any]:
     """The baseline extractor's pre-annotation as a Label Studio prediction."""
-    from exports.labelstudio import document_to_results
-
     from annotate.extractor.baseline import BASELINE_VERSION, extract
+    from exports.labelstudio import document_to_results
 
     results = document_to_results(extract(article))
     check_offsets(article, results)
@@ -115,9 +114,9 @@ def check_offsets(article: Article, results: list[dict[str, Any]]) -> None:
 
 
 def existing_articles(client: StudioClient, project_id: int) -> dict[str, str]:
-    """``{article id: sha256}`` of the project's tasks, in one export request."""
+    """``{article id: sha256}`` of the project's tasks, read once (ids and data only)."""
     found: dict[str, str] = {}
-    for task in client.export_tasks(project_id):
+    for task in client.list_task_data(project_id):
         article_id = task.data.get("article_id")
         if article_id:
             found[str(article_id)] = str(task.data.get("sha256", ""))

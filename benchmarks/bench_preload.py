@@ -5,6 +5,7 @@ Starts a fresh server (temporary ANNOTATE_HOME and data dir, free loopback port)
 baseline extractor finds quotes) with predictions into a fresh project, then imports
 ``--naive-count`` of them one task per request into another project, and scales that up.
 A second preload of the same articles measures the idempotent re-run (export + skip).
+Everything is measured twice: with predictions (the default) and without.
 
     .venv/bin/python benchmarks/bench_preload.py [--count 10000] [--naive-count 200] [--batch-size 500]
 """
@@ -58,36 +59,50 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def naive(client: StudioClient, project_id: int, articles: list[Article], predictions: bool) -> float:
+    """Seconds to import ``articles`` one task per request (the way to avoid)."""
+    started = time.perf_counter()
+    for article in articles:
+        task = {"data": task_data(article)}
+        if predictions:
+            task["predictions"] = [baseline_prediction(article)]
+        client.import_tasks(project_id, [task])
+    return time.perf_counter() - started
+
+
 def run(count: int, naive_count: int, batch_size: int) -> dict[str, object]:
     articles = synthetic_articles(count)
     config = generate_labeling_config(load_targets(SEED_TARGETS))
     client = StudioClient.open()
     baseline_prediction(articles[0])  # import the extractor outside the timings
 
-    bulk_project = init_project(client, config, title="bench bulk").project
-    bulk = preload(client, bulk_project, articles, batch_size=batch_size, predictions=True)
-    rerun = preload(client, bulk_project, articles, batch_size=batch_size, predictions=True)
-    assert bulk.imported == count and rerun.unchanged == count and rerun.imported == 0
-
-    naive_project = init_project(client, config, title="bench naive").project
     started = time.perf_counter()
-    for article in articles[:naive_count]:
-        client.import_tasks(naive_project.id, [{"data": task_data(article), "predictions": [baseline_prediction(article)]}])
-    naive_seconds = time.perf_counter() - started
+    regions = sum(len(baseline_prediction(a)["result"]) for a in articles[:naive_count])
+    predict_ms = (time.perf_counter() - started) / naive_count * 1e3
 
-    bulk_rate = bulk.imported / bulk.seconds
-    naive_rate = naive_count / naive_seconds
-    return {
+    figures: dict[str, object] = {
         "articles": count, "mean_chars": round(sum(len(a.text) for a in articles) / count),
-        "batch_size": batch_size, "predictions": bulk.predictions,
-        "bulk_seconds": round(bulk.seconds, 1), "bulk_articles_per_s": round(bulk_rate, 1),
-        "rerun_seconds": round(rerun.seconds, 1),
-        "naive_articles": naive_count, "naive_seconds": round(naive_seconds, 1),
-        "naive_articles_per_s": round(naive_rate, 1),
-        "naive_estimate_seconds_for_all": round(count / naive_rate),
-        "speedup": round(bulk_rate / naive_rate, 1),
-        "machine": machine(),
+        "batch_size": batch_size, "naive_articles": naive_count,
+        "prediction_ms_per_article_client": round(predict_ms, 2),
+        "prediction_regions_per_article": round(regions / naive_count, 1),
     }
+    for predictions in (True, False):
+        key = "with_predictions" if predictions else "without_predictions"
+        bulk_project = init_project(client, config, title=f"bench bulk {key}").project
+        bulk = preload(client, bulk_project, articles, batch_size=batch_size, predictions=predictions)
+        rerun = preload(client, bulk_project, articles, batch_size=batch_size, predictions=predictions)
+        assert bulk.imported == count and rerun.unchanged == count and rerun.imported == 0
+        naive_project = init_project(client, config, title=f"bench naive {key}").project
+        naive_seconds = naive(client, naive_project.id, articles[:naive_count], predictions)
+        bulk_rate, naive_rate = bulk.imported / bulk.seconds, naive_count / naive_seconds
+        figures[key] = {
+            "bulk_seconds": round(bulk.seconds, 1), "bulk_articles_per_s": round(bulk_rate, 1),
+            "predictions": bulk.predictions, "rerun_all_skipped_seconds": round(rerun.seconds, 1),
+            "naive_seconds": round(naive_seconds, 1), "naive_articles_per_s": round(naive_rate, 1),
+            "naive_estimate_seconds_for_all": round(count / naive_rate), "speedup": round(bulk_rate / naive_rate, 1),
+        }
+    figures["machine"] = machine()
+    return figures
 
 
 def main() -> None:

@@ -875,7 +875,9 @@ def load_export(raw: bytes) -> list[Any]:
     try:
         tasks = json.loads(text)
     except json.JSONDecodeError as e:
-        truncated = " (the file ends early: truncated download?)" if e.pos >= len(text.rstrip()) else ""
+        # An unterminated string, or an error at the very end, means the text stopped mid-JSON.
+        ends_early = e.pos >= len(text.rstrip()) or e.msg.startswith("Unterminated string")
+        truncated = " (the file ends early: truncated download?)" if ends_early else ""
         raise ToolkitError(f"export: invalid JSON at line {e.lineno} column {e.colno} (char {e.pos}): {e.msg}"
                            f"{truncated}; download the export again") from None
     except (ValueError, RecursionError) as e:  # e.g. integers too long to parse, absurd nesting

@@ -101,11 +101,6 @@ class OffsetResolver:
         text = self.text
         if 0 <= start < end <= len(text) and text[start:end] == covered:
             return Span(start=start, end=end, text=covered), None
-        if not covered.strip():
-            raise OffsetError(
-                f"region {region_id!r}: offsets [{start}, {end}) do not cover its text {covered!r}, and a text "
-                "of only whitespace cannot be searched for; delete the region or redraw it in Label Studio"
-            )
         # Candidate readings of the offsets: (span, covers the text exactly, why).
         candidates: list[tuple[int, int, bool, str]] = []
         if 0 <= start < end <= len(text) and _loose(text[start:end]) == _loose(covered):
@@ -122,7 +117,8 @@ class OffsetResolver:
             elif _loose(text[s:e]) == _loose(covered):
                 candidates.append((s, e, False, system.reason + "; text differs only in whitespace"))
         exact = {(s, e): why for s, e, is_exact, why in candidates if is_exact}
-        loose = {(s, e): why for s, e, is_exact, why in candidates if not is_exact}
+        # Whitespace is "loosely equal" to any whitespace: only exact readings can place it.
+        loose = {(s, e): why for s, e, is_exact, why in candidates if not is_exact and covered.strip()}
         if len(loose) > 1 and len({_trim(text, s, e) for s, e in loose}) == 1:
             # Readings that differ only in the whitespace around the same words: take the words.
             s, e = _trim(text, *next(iter(loose)))
@@ -137,6 +133,11 @@ class OffsetResolver:
                     f"region {region_id!r}: offsets [{start}, {end}) with text {_clip(covered)!r} fit several "
                     f"places ({places}) depending on how they are counted; redraw the region in Label Studio"
                 )
+        if not covered.strip():
+            raise OffsetError(
+                f"region {region_id!r}: offsets [{start}, {end}) do not cover its text {covered!r}, and a text "
+                "of only whitespace cannot be searched for; delete the region or redraw it in Label Studio"
+            )
         return self._search(region_id, start, end, covered)
 
     def _search(self, region_id: str, start: int, end: int, covered: str) -> tuple[Span, Repair | None]:

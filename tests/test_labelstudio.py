@@ -196,7 +196,7 @@ def canonical_documents(draw) -> AnnotatedDocument:
     mentions.sort(key=lambda m: (m.span.start, m.span.end, m.id))
     quotes: list[Quote] = []
     stance_of: dict[str, tuple[str, str, Polarity]] = {}
-    for n in range(draw(st.integers(0, 3))):
+    for n in range(draw(st.integers(0, 4))):
         content = draw(fragments_in(text))
         speaker = draw(st.sampled_from(["none", "mention", "entity"]))
         mention_id = entity_id = None
@@ -211,7 +211,9 @@ def canonical_documents(draw) -> AnnotatedDocument:
                       speaker_entity_id=entity_id)
         holder = entity_id or next((m.entity_id for m in mentions if m.id == mention_id), None)
         if holder and draw(st.booleans()):
-            stance_of[quote.id] = (holder, draw(st.sampled_from(TARGETS)), draw(st.sampled_from(list(Polarity))))
+            # Few (target, polarity) pairs, so that stances with several evidence quotes come up often.
+            stance_of[quote.id] = (holder, draw(st.sampled_from(TARGETS[:2])),
+                                   draw(st.sampled_from([Polarity.AGAINST, Polarity.FAVOR])))
         quotes.append(quote)
     quotes.sort(key=lambda q: (q.content[0].start, q.content[0].end, q.id))
     evidence: dict[tuple, list[str]] = {}
@@ -427,6 +429,17 @@ def test_stance_comes_from_the_quote_and_its_speaker():
     (stance,) = convert(results).document.stances
     assert (stance.holder_entity_id, stance.target_id, stance.polarity.value, stance.evidence) == (
         PUTIN, "putin-zelensky-meeting", "favor", ["q"])
+
+
+def test_quotes_with_the_same_stance_make_one_stance_with_all_evidence():
+    doc = full_document()
+    stances = [Stance(id=stance_id_for(PUTIN, "ukraine-in-nato", Polarity.AGAINST), holder_entity_id=PUTIN,
+                      target_id="ukraine-in-nato", polarity="against", evidence=["q1", "q2"])]
+    doc = doc.model_copy(update={"stances": stances})
+    results = document_to_results(doc)
+    assert by_id(results, "q2", "stance_target")["value"]["choices"] == ["ukraine-in-nato"]
+    (stance,) = convert(results).document.stances
+    assert stance == stances[0]
 
 
 @pytest.mark.parametrize(("control", "value", "message"), [

@@ -1,21 +1,25 @@
 """The rule-based baseline: quotes, cues and speakers from one article, no model needed.
 
-``extract(article)`` finds
+Spans follow guidelines.md, section 4. ``extract(article)`` finds
 - direct quotes: quotations that stand as speech (they open a sentence or follow a cue and a
   colon or comma, and end it or are followed by a cue). Content is what lies between the outer
-  quotation marks (the marks excluded), one fragment per paragraph when a quote runs over
-  paragraphs; quotation marks nested inside stay in the content. A quotation with no cue of its
-  own that follows a quote of a known speaker is taken as that speaker continuing;
-- indirect quotes: a sentence with a reporting cue, either before its content ("Putin said
-  (that) ...", "According to Reuters, ...") or after it ("..., officials said."), and
-  participles continuing an attribution (", adding that ..."). Content runs from the cue (and a
-  following "that", which is part of the content) to the sentence end, without the final
-  period. A quoted fragment inside that content ("would be “legitimate targets”") makes the
-  quote mixed;
-- the cue: the reporting verb with its particles ("said", "according to", "warned");
+  quotation marks (the marks excluded, punctuation inside them kept), one fragment per paragraph
+  when a quote runs over paragraphs; marks nested inside stay in the content. A quote split by
+  its cue ("“...,” Putin said, “...”") is one quote in two fragments; a quotation with no cue
+  of its own right after a quoted speaker is that speaker going on (a new quote). A report whose
+  content is wholly in marks ('said that “X”') is direct too;
+- indirect quotes: a sentence with a reporting cue before its content ("Putin said (that) ...",
+  "According to Reuters, ..."), after it ("..., officials said."), or inside it ("The plan, he
+  said, was ..."); participles continuing an attribution (", adding that ...") are quotes of
+  their own; "called X a “...”" counts only with a quotation; a headline "Pence: ..." too.
+  Content runs to the end of the clause or sentence; "that" and a final period stay out. A
+  quoted fragment inside it ("would be “legitimate targets”") makes the quote mixed;
+- the cue: the reporting verb with its particles ("said", "according to", "warned"); adverbs,
+  time and place ("on Friday", "in a speech") stay out;
 - the speaker mention: the minimal noun phrase next to the cue, title included, linked to an
-  entity by ``annotate.extractor.speakers`` (pronouns and "the X leader" to the last person
-  named, surnames to the full name).
+  entity by ``annotate.extractor.speakers`` (pronouns and "the X leader" to the person last
+  named, preferably as a subject; "He added" to the last person quoted; surnames to the full
+  name).
 
 Stances and claims are left empty: the baseline does not predict them.
 """
@@ -29,13 +33,12 @@ from dataclasses import dataclass, field
 from annotate.extractor.cues import (
     ACCORDING_TO,
     CUE_WORD,
+    DIRECT_ONLY_VERBS,
+    LABEL_VERBS,
     LEADING_ADVERBIALS,
     PARTICIPLES,
     PASSIVE_BEFORE,
     SPEECH_VERBS,
-    THAT_VERBS,
-    DIRECT_ONLY_VERBS,
-    LABEL_VERBS,
 )
 from annotate.extractor.quotemarks import QUOTE_MARKS, Quotation, find_quotations, quoted_mask
 from annotate.extractor.sentences import sentence_spans
@@ -334,7 +337,8 @@ class _Extraction:
             after = self.after_adverbials(speaker.end, end)
         if speaker is not None:
             lead = text[lo : min(speaker.start, m.start())].rstrip()
-            if lead.rstrip(QUOTE_MARKS).endswith((",", "—", "–")) and self._content_around(lead, lo, after, end, cue, speaker):
+            ends_clause = lead.rstrip(QUOTE_MARKS).endswith((",", "—", "–"))
+            if ends_clause and self._content_around(lead, lo, after, end, cue, speaker):
                 return
         if inverted:
             return

@@ -7,9 +7,8 @@ institution word: organization); anything else stays "other" for an annotator to
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from schemas import EntityType
+from schemas import EntityType, entity_id_for
 
 PERSON_WORDS = frozenset(
     "he she him her i mr mr. mrs mrs. ms ms. dr dr. sen sen. senator rep rep. representative gov gov. governor "
@@ -58,8 +57,10 @@ def guess_entity_type(text: str) -> EntityType:
     return EntityType.OTHER
 
 
-def slugify(text: str, fallback: str = "entity", limit: int = 80) -> str:
-    """A lowercase ASCII id (``"Vladimir Putin"`` -> ``"vladimir-putin"``) valid as a schema ``Id``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit].strip("-")
-    return slug or fallback
+def slugify(text: str, fallback: str = "entity", limit: int = 120) -> str:
+    """``schemas.entity_id_for`` (``"Vladimir Putin"`` -> ``"vladimir-putin"``), shortened to ``limit``
+    characters, with ``fallback`` for a text that has no letters or digits ("—")."""
+    try:
+        return entity_id_for(text)[:limit].strip("-")
+    except ValueError:
+        return fallback

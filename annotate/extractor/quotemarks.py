@@ -9,7 +9,7 @@ apostrophe and closing single quote). Rules:
 - ``’`` and ``'`` between letters or digits are apostrophes (``Russia’s``, ``don't``), and a
   single mark closes only a single quote that is open, so plural possessives (``voters’``) stay
   apostrophes;
-- ``''`` and ``\`\``` (two apostrophes or backticks, as some archives write) are double marks;
+- two apostrophes or two backticks (as some archives write quotes) are double marks;
 - quotations nest (a single-quoted phrase inside a double-quoted sentence, or a curly quote in a
   straight one); only the outermost ones are returned, the inner ones are part of their content;
 - a quotation still open at a paragraph end continues when the next paragraph opens with a
@@ -87,7 +87,7 @@ def _direction(before: str, ch: str, after: str, open_families: list[str]) -> tu
 
 
 def _mark_at(text: str, i: int) -> int:
-    """Width of the quotation mark at ``i``: 2 for ``''`` and ``\`\```, 1 for one mark, 0 for none."""
+    """Width of the quotation mark at ``i``: 2 for two apostrophes or backticks, 1 for one mark, 0 for none."""
     if text.startswith(("''", "``"), i):
         return 2
     return 1 if text[i] in QUOTE_MARKS else 0

@@ -4,8 +4,9 @@ A mention is the minimal noun phrase that names the speaker, title included ("Ru
 Vladimir Putin", "the Russian leader", "He", "a source"). Coreference is a heuristic:
 - a full name is its own entity, named without its title ("Vladimir Putin");
 - a lone surname ("Putin") is the earlier entity whose name ends with it;
-- "he"/"she", and "the <...> leader/president/..." descriptions, are the person whose name
-  occurs last before them outside quotation marks;
+- "he"/"she", and "the <...> leader/president/..." descriptions, are the person named or
+  referred to at the start of one of the last sentences (a subject), else the last person named,
+  outside quotation marks (see ``EntityBook``);
 - anything else ("a source", "the Kremlin") is an entity of its own, one per distinct text.
 """
 
@@ -61,8 +62,8 @@ DESCRIPTION_HEADS = frozenset(
 )
 _TOKEN = re.compile(r"\([^()\s]{1,12}\)|[^\s,;:()“”\"‘?!]+")
 _TITLED_NAME = re.compile(
-    r"((?:\b[A-Z][\w.-]*\s+){0,2})\b(?:President|Prime Minister|Chancellor|Senator|Sen\.|Governor|Gov\.|Rep\.|Secretary|Minister|Mayor|"
-    r"spokesman|spokeswoman|spokesperson|chief|leader|Mr\.|Mrs\.|Ms\.|Dr\.|Sir|nominee|candidate)\s+"
+    r"((?:\b[A-Z][\w.-]*\s+){0,2})\b(?:President|Prime Minister|Chancellor|Senator|Sen\.|Governor|Gov\.|Rep\.|"
+    r"Secretary|Minister|Mayor|spokesman|spokeswoman|spokesperson|chief|leader|Mr\.|Mrs\.|Ms\.|Dr\.|Sir|nominee|candidate)\s+"
     r"((?:[A-Z][\w’'-]+\s+){0,3}[A-Z][\w’'-]+)"
 )
 
@@ -138,7 +139,6 @@ def phrase_before(text: str, lo: int, hi: int) -> Phrase | None:
         if word.lower() in NOT_NAMES | PASSIVE_BEFORE | CONNECTORS or not word.isalpha() or word.lower() in _FUNCTION:
             break
     start = tokens[first][0]
-    phrase_text = text[start:hi]
     if tokens[first][2].lower() in DETERMINERS:
         kind = "description" if head.lower() in DESCRIPTION_HEADS and tokens[first][2].lower() == "the" else "other"
         if any(_capitalised(t[2]) and t[2].lower() not in NOT_NAMES | DETERMINERS for t in tokens[first + 1 :]) \
@@ -333,7 +333,8 @@ class EntityBook:
         if not hits:
             return None
         recent = [s for s in self.sentences if s[0] < phrase.start][-3:]
-        subjects = [(pos, eid) for pos, eid in hits if any(lo <= pos < hi and self._starts(lo, pos) for lo, hi in recent)]
+        subjects = [(pos, eid) for pos, eid in hits
+                    if any(lo <= pos < hi and self._starts(lo, pos) for lo, hi in recent)]
         return (subjects or hits)[-1][1]
 
     def _clashes(self, entity_id: str, nationality: set[str]) -> bool:

@@ -134,7 +134,9 @@ def find_pairs(directory: Path) -> list[tuple[Path, Path, str]]:
                 f"(e.g. {ann_path.stem}_ann1.ann)"
             )
         if article_id not in texts:
-            raise ToolkitError(f"{ann_path}: no article text {text_dir / (article_id + '.txt')}; add it or remove the .ann")
+            raise ToolkitError(
+                f"{ann_path}: no article text {text_dir / (article_id + '.txt')}; add it or remove the .ann"
+            )
         pairs.append((texts[article_id], ann_path, annotator))
     return pairs
 
@@ -182,7 +184,9 @@ def _lines(path: Path) -> Iterable[tuple[int, str]]:
 def _text_bound(line: str, text: str, where: str, lineno: int) -> TextBound:
     m = _T_LINE.fullmatch(line)
     if m is None:
-        raise ToolkitError(f"{where}: malformed span line; expected 'T<n><TAB><Type> <start> <end>[;<start> <end>]<TAB><text>'")
+        raise ToolkitError(
+            f"{where}: malformed span line; expected 'T<n><TAB><Type> <start> <end>[;<start> <end>]<TAB><text>'"
+        )
     tid, type_, offsets, ann_text = m.groups()
     fragments = tuple(tuple(int(n) for n in piece.split()) for piece in offsets.split(";"))
     for start, end in fragments:
@@ -276,7 +280,7 @@ def _require(ann: AnnFile, ref: str, where: str, types: tuple[str, ...]) -> Text
     if span is None:
         raise ToolkitError(f"{where}: {ref} is not defined in this file; add its T line or fix the reference")
     if span.type not in types:
-        raise ToolkitError(f"{where}: {ref} is a {span.type} span where a {' or '.join(types)} span belongs")
+        raise ToolkitError(f"{where}: {ref} is a {span.type} span, not {' or '.join(types)}; fix the reference")
     return span
 
 

@@ -275,7 +275,7 @@ class _Builder:
                                     speaker_mention_id=_mention_id(speaker) if speaker else None,
                                     speaker_entity_id=speaker_entity))
             except ValidationError as e:
-                raise ToolkitError(f"{where}quotes[{n}].contents: {first_error(e)}") from None
+                raise ToolkitError(f"{where}quotes[{n}].contents: {first_error(e).removeprefix('content: ')}") from None
         if any(q.confidence is not None for q in wire.quotes):
             self.warnings.append(f"{where}confidence scores are not imported (a document has no place for them)")
         self.warnings += [f"{where}{key}: unknown key, ignored" for key in _unknown_keys(wire)]
@@ -301,7 +301,7 @@ class _Builder:
         if not _valid_id(article_id):
             raise ToolkitError(f"{where}id: {article_id!r} is not a valid article id; use letters, digits and "
                                "._:@+- (starting with a letter or digit), at most 200 characters")
-        if self.wire.annotator is not None and not self.wire.annotator.strip():
+        if self.wire.annotator == "":
             raise ToolkitError(f"{where}annotator: empty; name the annotator or remove the key")
         return Article.from_text(article_id, text)
 
