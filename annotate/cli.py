@@ -31,6 +31,7 @@ def _root() -> None:
 # One module per feature; each defines ``register(app)``. Keep heavy imports inside commands.
 COMMAND_MODULES = [
     "annotate.schema_cli",
+    "annotate.recordings_cli",
     "annotate.extract_cli", "annotate.import_cli",
     "exports.agreement_cli",
     "exports.publish_cli",

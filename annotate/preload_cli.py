@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
                                           help="Import changed texts as '<id>@r2' (r3, ...) instead of refusing."),
     ) -> None:
         """Push articles as tasks; skips those already there, refuses changed texts."""
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         from annotate import preload as preloading
@@ -30,7 +31,8 @@ def register(app: typer.Typer) -> None:
         client = StudioClient.open()
         project = current_project(client)
         columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns, transient=True) as bar:
+        console = Console(stderr=True)
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
             task = bar.add_task("import", total=None)
 
             def advance(n: int, total: int) -> None:

@@ -77,8 +77,12 @@ def init_project(
     label_config: str,
     title: str = DEFAULT_TITLE,
     maximum_annotations: int = DEFAULT_MAXIMUM_ANNOTATIONS,
+    record: bool = True,
 ) -> InitOutcome:
-    """Create the project, or bring its config up to date; validated by the server first."""
+    """Create the project, or bring its config up to date; validated by the server first.
+
+    ``record`` makes it the project later commands use (a side project, e.g. a recording, is not).
+    """
     if maximum_annotations < 1:
         raise ToolkitError(f"--maximum-annotations {maximum_annotations}: give 1 or more annotations per article")
     existing = client.find_project(title)
@@ -100,7 +104,8 @@ def init_project(
             outcome = InitOutcome(project=project, action="updated", changed=sorted(changes))
         else:
             outcome = InitOutcome(project=existing, action="unchanged")
-    record_project(client.url, outcome.project)
+    if record:
+        record_project(client.url, outcome.project)
     return outcome
 
 

@@ -29,14 +29,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from annotate.articles import first_error
-from annotate.credentials import AdminCredentials, load_or_create_admin_credentials
+from annotate.credentials import AdminCredentials, credentials_path, load_or_create_admin_credentials
 from annotate.paths import state_dir
 from schemas import ToolkitError
 
 LABEL_STUDIO_VERSION = "1.23.2"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
-# First start on an empty database runs migrations: 40-70 s measured on 2 cores; leave headroom.
+# First start on an empty database runs migrations: 20-70 s seen on 2 shared cores; leave headroom.
 DEFAULT_START_TIMEOUT = 240.0
 STATE_FILE = "server.json"
 LOG_FILE = "label-studio.log"
@@ -252,6 +252,7 @@ def start(
     data_dir = (data_dir or default_data_dir()).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     creds = load_or_create_admin_credentials()
+    state_dir().mkdir(parents=True, exist_ok=True)
     log_file = state_dir() / LOG_FILE
     command = [
         str(script), "start", "--no-browser", "--data-dir", str(data_dir),
@@ -279,6 +280,7 @@ def start(
     _write_state(state)
     try:
         _wait_healthy(process, state, timeout)
+        _check_token(state, creds)
     except BaseException:
         _terminate(process.pid, grace=10)
         state_path().unlink(missing_ok=True)
@@ -309,6 +311,25 @@ def _wait_healthy(process: subprocess.Popen, state: ServerState, timeout: float)
     raise ToolkitError(
         f"Label Studio did not answer {state.url}/health within {timeout:.0f} s; last lines of {state.log_file}: "
         f"{log_tail(state.log_file)}"
+    )
+
+
+def _check_token(state: ServerState, creds: AdminCredentials) -> None:
+    # Label Studio applies the token only when it creates the admin: a database made with other
+    # credentials starts fine but would refuse every later command.
+    request = urllib.request.Request(
+        f"{state.url}/api/current-user/whoami", headers={"Authorization": f"Token {creds.token.get_secret_value()}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30):  # noqa: S310 (our own URL)
+            return
+    except urllib.error.HTTPError as e:
+        if e.code not in (401, 403):
+            message = f"Label Studio at {state.url} answered {e.code} to a token check; see {state.log_file}"
+            raise ToolkitError(message) from None
+    raise ToolkitError(
+        f"the database in {state.data_dir} was created with other credentials than {credentials_path()}; "
+        "restore that file, or start with a new --data-dir"
     )
 
 

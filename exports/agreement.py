@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix, spmatrix
+from scipy.sparse import coo_matrix, spmatrix
 from scipy.sparse.csgraph import connected_components
 
 from exports.agreement_report import (

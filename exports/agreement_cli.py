@@ -24,7 +24,9 @@ def read_documents(paths: list[Path]) -> list:
             try:
                 docs.append(AnnotatedDocument.model_validate(json.loads(line)))
             except json.JSONDecodeError as e:
-                raise ToolkitError(f"{path}:{lineno}: invalid JSON ({e.msg}); one annotated document per line") from None
+                raise ToolkitError(
+                    f"{path}:{lineno}: invalid JSON ({e.msg}); one annotated document per line"
+                ) from None
             except ValidationError as e:
                 raise ToolkitError(f"{path}:{lineno}: {first_error(e)}") from None
     if not docs:

@@ -10,7 +10,7 @@ which ``document_to_results`` writes and ``results_to_document`` reads back unch
   Label Studio has one id namespace per annotation, so ids that clash there are an error.
   Region ids Label Studio made up that are not valid item ids are escaped (``_item_id``).
 - Entities exist through their mentions: every Mention region carries its entity's name
-  (``entity`` box), type and Wikidata id, and the entity id is ``entity_id_for(name)``. An
+  (``entity`` box), type and Wikidata id, and the entity id is ``schemas.entity_id_for(name)``. An
   entity with no mention survives only as a quote's speaker (``speaker_entity`` box on the
   quote's first fragment), with type ``other`` and no Wikidata id.
 - Quote kind is set on every fragment; ``said_by`` goes from the first fragment to the speaker
@@ -26,10 +26,8 @@ which ``document_to_results`` writes and ``results_to_document`` reads back unch
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +54,7 @@ from schemas import (
     Stance,
     TargetInventory,
     ToolkitError,
+    entity_id_for,
     sha256_of,
 )
 from schemas.labeling_config import (
@@ -98,16 +97,24 @@ _ARTICLE_FIELDS = ("title", "outlet", "published", "url", "language", "story")
 # ---------------------------------------------------------------- canonical ids
 
 
-def entity_id_for(name: str) -> str:
-    """The entity id of a canonical name: "Vladimir Putin" -> ``vladimir-putin``.
+class _Rejected(Exception):
+    """One item cannot be kept; caught where the item is built and turned into a ``Rejection``."""
 
-    Hand-written rather than python-slugify (not a dependency): NFKD and dropping what is not
-    ASCII is all an id needs. Names with no ASCII letters or digits get a stable hash id.
-    """
-    name = " ".join(name.split())
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:120].rstrip("-")
-    return slug or "entity-" + hashlib.sha256(name.casefold().encode()).hexdigest()[:12]
+    def __init__(self, region_id: str | None, message: str):
+        super().__init__(message)
+        self.region_id = region_id
+        self.message = message
+
+
+def _entity_id(name: str, where: object) -> str:
+    """``schemas.entity_id_for(name)``, or ``_Rejected`` when the name makes no usable id."""
+    try:
+        entity_id = entity_id_for(name)
+    except ValueError as e:
+        raise _Rejected(None, f"{where}: {e}; type the canonical name in Latin letters") from None
+    if len(entity_id) > 120:  # leaves room for stance ids (holder:target:polarity, at most 200)
+        raise _Rejected(None, f"{where}: entity name {name[:40]!r}... is too long for an id; shorten it")
+    return entity_id
 
 
 def stance_id_for(holder_entity_id: str, target_id: str, polarity: Polarity) -> str:
@@ -182,7 +189,10 @@ def document_to_results(doc: AnnotatedDocument) -> list[dict[str, Any]]:
     entities = {e.id: e for e in doc.entities}
     by_slug: dict[str, str] = {}
     for e in doc.entities:
-        slug = entity_id_for(e.name)
+        try:
+            slug = _entity_id(e.name, f"entity {e.id!r}")
+        except _Rejected as err:
+            raise ToolkitError(f"article {doc.article.id!r}: {err.message}") from None
         if slug in by_slug:
             raise ToolkitError(
                 f"article {doc.article.id!r}: entities {by_slug[slug]!r} and {e.id!r} have names that give the "
@@ -346,15 +356,6 @@ _RESULT_MODELS: dict[str, type[_Wire]] = {
 # ---------------------------------------------------------------- results -> document: conversion
 
 
-class _Rejected(Exception):
-    """One item cannot be kept; caught where the item is built and turned into a ``Rejection``."""
-
-    def __init__(self, region_id: str | None, message: str):
-        super().__init__(message)
-        self.region_id = region_id
-        self.message = message
-
-
 @dataclass
 class _Region:
     rid: str
@@ -490,6 +491,9 @@ class _Converter:
                 self.reject(rid, f"{where}: has {got}; a region needs exactly one of {', '.join(LABELS)}")
                 continue
             item_id = _item_id(rid)
+            if len(item_id) > 200:
+                self.reject(rid, f"{where}: region id is {len(rid)} characters long; ids are at most 200: redraw it")
+                continue
             if item_id in owner:
                 self.reject(rid, f"{where}: its id becomes {item_id!r}, like region {owner[item_id]!r}'s; left "
                                  "out: redraw one of the two regions")
@@ -590,7 +594,11 @@ class _Converter:
                     continue
                 self.note(region.rid, f"{region}: entity box is empty; used the mention text {name!r} as the "
                                       "canonical name (fill the box to link it to the right entity)")
-            entity_id = entity_id_for(name)
+            try:
+                entity_id = _entity_id(name, region)
+            except _Rejected as e:
+                self.reject(region.rid, e.message + " (mention left out)")
+                continue
             entity = entities.get(entity_id) or Entity(id=entity_id, name=name)
             if name != entity.name:
                 self.note(region.rid, f"{region}: entity name {name!r} and {entity.name!r} give the same id "
@@ -707,8 +715,13 @@ class _Converter:
         except _Rejected as e:
             self.reject(e.region_id, e.message + " (speaker box ignored)")
             name = None
+        entity_id = None
         if name is not None:
-            entity_id = entity_id_for(name)
+            try:
+                entity_id = _entity_id(name, f"{head}: speaker box")
+            except _Rejected as e:
+                self.reject(head.rid, e.message + " (speaker box ignored)")
+        if entity_id is not None:
             if speaker_mention is not None:
                 if mentions[speaker_mention].entity_id != entity_id:
                     self.reject(head.rid, f"{head}: speaker box says {name!r} but said_by links mention "
@@ -762,12 +775,13 @@ class _Converter:
                 if self.targets is not None and target not in self.targets.ids():
                     raise _Rejected(head.rid, f"{head}: stance target {target!r} is not in the target inventory "
                                               f"({', '.join(self.targets.ids())})")
-                if not _ID.match(target):
-                    raise _Rejected(head.rid, f"{head}: stance target {target!r} is not a valid target id")
                 holder = quote.speaker_entity_id or mention_entity.get(quote.speaker_mention_id or "")
                 if holder is None:
                     raise _Rejected(head.rid, f"{head}: has a stance but no speaker to hold it; link the "
                                               "speaker's mention with said_by or fill the speaker box")
+                if not _ID.match(target) or len(stance_id_for(holder, target, Polarity(polarity))) > 200:
+                    raise _Rejected(head.rid, f"{head}: stance target {target!r} is not a valid target id "
+                                              "(letters, digits, '-', at most about 70 characters)")
             except _Rejected as e:
                 self.reject(e.region_id, e.message + " (stance left out, quote kept)")
                 continue
@@ -907,6 +921,14 @@ def parse_export(
     out = ExportConversion(tasks=len(tasks), annotations=0, documents=[])
     latest: dict[tuple[str, str], tuple[tuple, ConversionOutcome, int, int]] = {}
     for n, raw_task in enumerate(tasks):
+        bad_string = _unpaired_surrogate(raw_task)
+        if bad_string is not None:
+            task_id = raw_task.get("id") if isinstance(raw_task, dict) else None
+            out.rejections.append(Rejection(
+                region_id=None, task_id=task_id if type(task_id) is int else None,
+                message=f"task #{n}: {bad_string} holds an unpaired UTF-16 surrogate (a \\udXXX escape), which is "
+                        "not text; fix it in Label Studio (task left out)"))
+            continue
         try:
             task = _ExportedTask.model_validate(raw_task)
         except ValidationError as e:
@@ -970,6 +992,24 @@ def parse_export(
                            for r in outcome.rejections]
     out.documents.sort(key=lambda d: (d.article.id, d.provenance.annotator))
     return out
+
+
+def _unpaired_surrogate(value: Any) -> str | None:
+    """The path of the first string with a lone surrogate (JSON allows "\\ud800"; UTF-8 and pydantic do not)."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, v = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return path or "the task"
+        elif isinstance(v, dict):
+            stack += [(f"{path}.{k}" if path else str(k), x) for k, x in v.items()]
+            stack += [(f"{path} key", k) for k in v]
+        elif isinstance(v, list):
+            stack += [(f"{path}[{i}]", x) for i, x in enumerate(v)]
+    return None
 
 
 def _sortable(rank: tuple) -> tuple:

@@ -217,7 +217,7 @@ class _Build:
 
     def __post_init__(self) -> None:
         self.writers = _SplitWriters(self.root)
-        self.manifest = rel.ManifestWriter(self.root / rel.MANIFEST_FILE)
+        self.manifest = rel.ManifestWriter(self.root / rel.MANIFEST_DIR)
 
     def _emit(self, config: str, split: str, row: dict) -> None:
         self.writers.add(config, split, row)
@@ -414,8 +414,6 @@ def _build_and_swap(req: PublishRequest, out: Path, tmp: Path, version_root: Pat
                     existing: rel.Release | None, gold: list[Path], targets: TargetInventory,
                     guidelines: Guidelines, agreement: Agreement | None) -> PublishResult:
     story_of = _story_keys([*gold, *req.annotations])
-    if not story_of:
-        raise ToolkitError(f"{', '.join(map(str, gold))}: no documents to publish; give non-empty GOLD.jsonl files")
     provenance = ProvenanceSummary(tool_version=_tool_version(), schema_version=SCHEMA_VERSION)
     build = _Build(version_root, assign_splits(story_of.values()), story_of, provenance)
     try:
@@ -429,17 +427,18 @@ def _build_and_swap(req: PublishRequest, out: Path, tmp: Path, version_root: Pat
         build.abandon()
         raise
     build.close()
-    if not build.writers.rows.get(ARTICLES.name):
-        raise ToolkitError(f"{', '.join(map(str, gold))}: no documents to publish; give non-empty GOLD.jsonl files")
+    if provenance.gold_documents == 0:
+        files = ", ".join(map(str, gold))
+        raise ToolkitError(f"{files}: no gold documents to publish; give non-empty GOLD.jsonl files")
 
-    fingerprint = rel.fingerprint(version_root / rel.MANIFEST_FILE)
+    fingerprint = rel.fingerprint(version_root / rel.MANIFEST_DIR)
     if existing is not None:
         rel.ensure_unchanged(existing, fingerprint, out)
         return PublishResult(release=existing, out=out, unchanged=True)
 
     previous = history.latest
-    previous_manifest = rel.version_dir(out, previous.version) / rel.MANIFEST_FILE if previous else None
-    changes = rel.write_diff(version_root / rel.MANIFEST_FILE, previous_manifest, version_root / rel.DIFF_FILE)
+    previous_manifest = rel.version_dir(out, previous.version) / rel.MANIFEST_DIR if previous else None
+    changes = rel.write_diff(version_root / rel.MANIFEST_DIR, previous_manifest, version_root / rel.DIFF_FILE)
     rows = {name: build.writers.rows[name] for name in CONFIGS if name in build.writers.rows}
     release = rel.Release(
         version=req.version, previous=previous.version if previous else None, fingerprint=fingerprint,

@@ -5,7 +5,7 @@ Layout of a published folder ``DIR`` (a Hugging Face dataset repository):
 - ``DIR/README.md``, ``DIR/data/<config>/<split>.parquet``: the current (latest) version;
 - ``DIR/releases.json``: the history, one ``Release`` per version, oldest first;
 - ``DIR/.releases/<version>/``: every version kept whole (``README.md``, ``data/``, ``release.json``) plus its
-  ``items.parquet`` (the manifest: config, item id, split, row SHA-256) and ``diff.parquet`` (config, item id,
+  ``items/<config>.parquet`` (the manifest: item id, split, row SHA-256) and ``diff.parquet`` (config, item id,
   change). An older version stays loadable with ``datasets.load_dataset("DIR/.releases/1.0.0", "quotes")``;
   on the Hub each version is a tag. The current files are hard links into the latest version's folder.
 
@@ -13,9 +13,10 @@ Beside ``DIR``: ``.DIR.publish.lock`` (held while a publish runs) and, only duri
 ``.DIR.publish-<pid>-<random>``, which becomes ``DIR`` in one rename; leftovers of a killed publish are removed
 (or, if ``DIR`` itself was lost between two renames, put back) by the next publish.
 
-The fingerprint is the SHA-256 of the manifest's lines ``["config", "item_id", "split", "row_sha256"]`` (compact
-JSON) sorted by config then item id, where ``row_sha256`` hashes the row as compact JSON with sorted keys. So it
-covers every value of every row and its split, and does not depend on input order or Parquet encoding.
+The fingerprint is the SHA-256 of the manifest's lines ``["config", "item_id", "split", "<row_sha256 hex>"]``
+(compact JSON, one per line) sorted by config then item id, where ``row_sha256`` hashes the row as compact JSON
+with sorted keys. So it covers every value of every row and its split, and does not depend on input order or
+Parquet encoding.
 A version, once published, is immutable: the same content again is a no-op, different content is refused.
 """
 
@@ -38,14 +39,14 @@ from schemas import ToolkitError
 HISTORY_FILE = "releases.json"
 RELEASES_DIR = ".releases"
 RELEASE_FILE = "release.json"
-MANIFEST_FILE = "items.parquet"
+MANIFEST_DIR = "items"  # one Parquet file per config: each is read alone, which bounds memory
 DIFF_FILE = "diff.parquet"
 CHANGES = ("added", "removed", "changed")
 EXAMPLES = 20  # item ids per config and kind of change kept in the history (all are in diff.parquet)
 
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
-_MANIFEST_SCHEMA = pa.schema([("config", pa.string()), ("item_id", pa.string()), ("split", pa.string()),
-                              ("row_sha256", pa.string())])
+_MANIFEST_SCHEMA = pa.schema([("item_id", pa.string()), ("split", pa.string()),
+                              ("row_sha256", pa.binary(32))])
 _DIFF_SCHEMA = pa.schema([("config", pa.string()), ("item_id", pa.string()), ("change", pa.string())])
 
 
@@ -116,44 +117,65 @@ def version_dir(out: Path, version: str) -> Path:
     return out / RELEASES_DIR / version
 
 
-def row_digest(row: dict) -> str:
+def row_digest(row: dict) -> bytes:
     """SHA-256 of the row's canonical JSON (sorted keys, compact, dates as ISO 8601)."""
     canonical = json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8")).digest()
 
 
 class ManifestWriter:
-    """Streams ``(config, item_id, split, row_sha256)`` to Parquet in batches: never all items in memory."""
+    """Streams ``(item_id, split, row_sha256)`` per config to Parquet in batches: never all items in memory."""
 
     BATCH = 50_000
 
-    def __init__(self, path: Path) -> None:
-        self._writer = pq.ParquetWriter(path, _MANIFEST_SCHEMA)
-        self._columns: tuple[list[str], ...] = ([], [], [], [])
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._writers: dict[str, pq.ParquetWriter] = {}
+        self._columns: dict[str, tuple[list, list, list]] = {}
 
     def add(self, config: str, item_id: str, split: str, row: dict) -> None:
-        for column, value in zip(self._columns, (config, item_id, split, row_digest(row))):
+        columns = self._columns.setdefault(config, ([], [], []))
+        for column, value in zip(columns, (item_id, split, row_digest(row))):
             column.append(value)
-        if len(self._columns[0]) >= self.BATCH:
-            self._flush()
+        if len(columns[0]) >= self.BATCH:
+            self._flush(config)
 
-    def _flush(self) -> None:
-        if self._columns[0]:
-            self._writer.write_batch(pa.record_batch(list(self._columns), schema=_MANIFEST_SCHEMA))
-            self._columns = ([], [], [], [])
+    def _flush(self, config: str) -> None:
+        columns = self._columns.pop(config, None)
+        if not columns or not columns[0]:
+            return
+        if config not in self._writers:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._writers[config] = pq.ParquetWriter(self.directory / f"{config}.parquet", _MANIFEST_SCHEMA)
+        self._writers[config].write_batch(pa.record_batch(list(columns), schema=_MANIFEST_SCHEMA))
 
     def close(self) -> None:
-        self._flush()
-        self._writer.close()
+        for config in list(self._columns):
+            self._flush(config)
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+
+def _configs(manifest: Path | None) -> list[str]:
+    return sorted(p.stem for p in manifest.glob("*.parquet")) if manifest is not None else []
+
+
+def _of_config(manifest: Path | None, config: str) -> pa.Table:
+    """One config's items sorted by id: the fingerprint and the diff work a config at a time to bound memory."""
+    path = manifest / f"{config}.parquet" if manifest is not None else None
+    if path is None or not path.exists():
+        return _MANIFEST_SCHEMA.empty_table()
+    return pq.read_table(path).sort_by("item_id")
 
 
 def fingerprint(manifest: Path) -> str:
-    table = pq.read_table(manifest).sort_by([("config", "ascending"), ("item_id", "ascending")])
     digest = hashlib.sha256()
-    for batch in table.to_batches(max_chunksize=65_536):
-        columns = [batch.column(name).to_pylist() for name in _MANIFEST_SCHEMA.names]
-        digest.update("".join(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
-                              for line in zip(*columns)).encode("utf-8"))
+    for config in _configs(manifest):  # configs in order, items in order: one global sort, a config at a time
+        for batch in _of_config(manifest, config).to_batches(max_chunksize=65_536):
+            ids, splits, hashes = (batch.column(name).to_pylist() for name in _MANIFEST_SCHEMA.names)
+            digest.update("".join(json.dumps([config, i, s, h.hex()], ensure_ascii=False, separators=(",", ":"))
+                                  + "\n" for i, s, h in zip(ids, splits, hashes)).encode("utf-8"))
     return digest.hexdigest()
 
 
@@ -163,30 +185,33 @@ def write_diff(manifest: Path, previous_manifest: Path | None, diff_path: Path) 
     An item whose row or split differs is ``changed``. The join runs in Arrow, not in Python dicts, so a
     release of a million items diffs in seconds and modest memory.
     """
-    new = pq.read_table(manifest)
-    old = pq.read_table(previous_manifest) if previous_manifest is not None else _MANIFEST_SCHEMA.empty_table()
-    joined = new.join(old, keys=["config", "item_id"], join_type="full outer", right_suffix="_old")
+    configs = sorted(set(_configs(manifest)) | set(_configs(previous_manifest)))
+    summary: dict[str, ConfigChanges] = {}
+    with pq.ParquetWriter(diff_path, _DIFF_SCHEMA) as writer:
+        for config in configs:
+            diff = _config_diff(config, _of_config(manifest, config), _of_config(previous_manifest, config))
+            writer.write_table(diff)
+            counts, examples = {}, {}
+            for kind in CHANGES:
+                ids = diff.filter(pc.equal(diff["change"], kind))["item_id"]
+                counts[kind] = len(ids)
+                if len(ids):
+                    examples[kind] = ids.slice(0, EXAMPLES).to_pylist()
+            summary[config] = ConfigChanges(**counts, examples=examples)
+    return summary
+
+
+def _config_diff(config: str, new: pa.Table, old: pa.Table) -> pa.Table:
+    joined = new.join(old, keys="item_id", join_type="full outer", right_suffix="_old")
     new_hash, old_hash = joined["row_sha256"], joined["row_sha256_old"]
     moved = pc.or_(pc.not_equal(new_hash, old_hash), pc.not_equal(joined["split"], joined["split_old"]))
     change = pc.case_when(
         pc.make_struct(pc.is_null(old_hash), pc.is_null(new_hash), pc.fill_null(moved, False)),
         "added", "removed", "changed",
     )
-    diff = (pa.table({"config": joined["config"], "item_id": joined["item_id"], "change": change}, schema=_DIFF_SCHEMA)
-            .filter(pc.is_valid(change))
-            .sort_by([("config", "ascending"), ("item_id", "ascending")]))
-    pq.write_table(diff, diff_path)
-    summary: dict[str, ConfigChanges] = {}
-    for config in sorted(set(diff["config"].unique().to_pylist()) | set(new["config"].unique().to_pylist())):
-        of_config = diff.filter(pc.equal(diff["config"], config))
-        counts, examples = {}, {}
-        for kind in CHANGES:
-            ids = of_config.filter(pc.equal(of_config["change"], kind))["item_id"]
-            counts[kind] = len(ids)
-            if len(ids):
-                examples[kind] = ids.slice(0, EXAMPLES).to_pylist()
-        summary[config] = ConfigChanges(**counts, examples=examples)
-    return summary
+    table = pa.table({"config": pa.array([config] * len(joined), pa.string()), "item_id": joined["item_id"],
+                      "change": change}, schema=_DIFF_SCHEMA)
+    return table.filter(pc.is_valid(change)).sort_by("item_id")
 
 
 def read_diff(out: Path, version: str) -> ReleaseDiff:

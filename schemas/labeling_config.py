@@ -39,7 +39,7 @@ ENTITY_TYPE = "entity_type"
 WIKIDATA = "wikidata"
 CHECK_WORTHY = "check_worthy"
 
-TASK_DATA_KEYS = ("text", "article_id", "title", "outlet", "published", "url", "language", "sha256")
+TASK_DATA_KEYS = ("text", "article_id", "title", "outlet", "published", "url", "language", "story", "sha256")
 
 
 def _choices(name: str, values: list[str], hint: str) -> str:

@@ -92,7 +92,8 @@ def token_roles(doc: AnnotatedDocument) -> list[int]:
               (1, [f for q in doc.quotes for f in q.content])]
     roles = []
     for token in TOKEN_PATTERN.finditer(doc.article.text):
-        touched = [code for code, spans in layers if any(s.start < token.end() and token.start() < s.end for s in spans)]
+        touched = [code for code, spans in layers
+                   if any(s.start < token.end() and token.start() < s.end for s in spans)]
         roles.append(touched[0] if touched else 0)
     return roles
 

@@ -148,13 +148,37 @@ def test_canonical_results_shape():
             assert TEXT[r["value"]["start"]:r["value"]["end"]] == by_id(results, r["id"])["value"]["text"]
 
 
-def test_entity_ids_are_slugs_of_names():
-    assert entity_id_for("Vladimir Putin") == "vladimir-putin"
+def test_entity_ids_are_the_schemas_slugs_of_names():
+    import schemas
+
+    assert entity_id_for is schemas.entity_id_for  # one definition for everything that names entities
     assert entity_id_for("  Élysée   Palace ") == "elysee-palace"
-    assert entity_id_for("U.S. State Dept.") == "u-s-state-dept"
-    assert entity_id_for("Путин").startswith("entity-")
-    assert entity_id_for("Путин") == entity_id_for("путин ")
-    assert entity_id_for("Путин") != entity_id_for("Зеленский")
+
+
+def test_entity_name_without_latin_letters_rejects_the_mention():
+    s = span("Putin")
+    outcome = convert([region("m1", s, "Mention"), box("m1", s, "entity", "Путин"),
+                       region("m2", span("Macron"), "Mention"), box("m2", span("Macron"), "entity", "Emmanuel Macron")])
+    assert [m.id for m in outcome.document.mentions] == ["m2"]
+    (rejection,) = outcome.rejections
+    assert rejection.region_id == "m1"
+    assert "entity name 'Путин' has no letters or digits to make an id from; type the canonical name in Latin" \
+        in rejection.message
+
+
+def test_overlong_entity_name_in_the_speaker_box_is_ignored_and_the_quote_kept():
+    q = span("talks were possible")
+    results = [region("q", q, "Content"), choice("q", q, "kind", "indirect"), box("q", q, "speaker_entity", "N" * 300)]
+    outcome = convert(results)
+    assert [x.id for x in outcome.document.quotes] == ["q"] and outcome.document.quotes[0].speaker_entity_id is None
+    assert "is too long for an id; shorten it (speaker box ignored)" in outcome.rejections[0].message
+
+
+def test_entity_name_without_latin_letters_cannot_be_written():
+    doc = full_document()
+    entities = [e.model_copy(update={"name": "Кремль"}) if e.id == "the-kremlin" else e for e in doc.entities]
+    with pytest.raises(ToolkitError, match="article 'a1': entity 'the-kremlin': entity name 'Кремль' has no letters"):
+        document_to_results(doc.model_copy(update={"entities": entities}))
 
 
 NAMES = ["Vladimir Putin", "Emmanuel Macron", "NATO", "Kyiv", "Élysée Palace", "Volodymyr Zelensky"]
@@ -570,6 +594,14 @@ def test_offsets_counted_in_utf16_are_repaired_and_reported():
     assert "UTF-16" in repair.reason
 
 
+def test_overlong_stance_target_is_rejected():
+    q = span("talks were possible")
+    outcome = convert(quote_results() + [choice("q", q, "stance_target", "t" * 190),
+                                         choice("q", q, "stance_polarity", "favor")])
+    assert outcome.document.stances == []
+    assert "is not a valid target id" in outcome.rejections[0].message
+
+
 def test_results_must_be_a_list():
     with pytest.raises(ToolkitError, match="article 'a1': the result is dict, not a list of regions"):
         results_to_document(ARTICLE, {"id": "x"}, PROVENANCE)
@@ -697,6 +729,16 @@ def test_broken_export_files_raise_with_the_position(raw, message):
         parse_export(raw)
 
 
+def test_lone_surrogates_reject_the_task():
+    tasks = [exported_task(1, [exported_annotation(11, {"id": 1, "email": "\ud800"}, [])]),
+             exported_task(2, [exported_annotation(21, 1, [])])]
+    conversion = parse_export(json.dumps(tasks).encode())  # ensure_ascii writes the escape \ud800
+    assert [d.provenance.task_id for d in conversion.documents] == [2]
+    (rejection,) = conversion.rejections
+    assert rejection.task_id == 1
+    assert "task #0: annotations[0].completed_by.email holds an unpaired UTF-16 surrogate" in rejection.message
+
+
 def test_malformed_tasks_and_annotations_are_rejected_one_by_one():
     good = exported_task(2, [exported_annotation(21, 1, [])])
     tasks = [{"id": 1, "data": "text"}, good, exported_task(3, [{"id": "x"}]), exported_task(5, [
@@ -709,9 +751,11 @@ def test_malformed_tasks_and_annotations_are_rejected_one_by_one():
     assert "task 5: data needs text and article_id strings (has text)" in messages[2]
 
 
+# Strings may hold lone surrogates: JSON can escape them ("\ud800"), UTF-8 cannot encode them.
+json_strings = st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF) | st.characters(), max_size=8)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | json_strings,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(json_strings, inner, max_size=4),
     max_leaves=20,
 )
 
@@ -752,9 +796,10 @@ def test_a_realistic_export_with_any_part_replaced_gives_a_result_or_a_toolkit_e
         except (KeyError, IndexError, TypeError):  # an earlier replacement removed this path
             continue
     try:
-        conversion = parse_export(export_bytes(tasks))
+        conversion = parse_export(json.dumps(tasks).encode())  # ASCII-escaped: lone surrogates survive
     except ToolkitError:
         return
+    conversion.model_dump_json()  # what a pull writes must serialize
     for doc in conversion.documents:  # whatever survived is a valid, self-consistent document
         AnnotatedDocument.model_validate(doc.model_dump())
         assert doc.article.sha256 == sha256_of(doc.article.text)

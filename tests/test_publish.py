@@ -399,7 +399,7 @@ def _gold_with(tmp_path: Path, docs: list[AnnotatedDocument], name: str = "gold.
     ("different_text", r"gold\.jsonl:2: article 'x1' has a different text \(sha256\) than at .*gold\.jsonl:1"),
     ("different_story", r"gold\.jsonl:2: article 'x1' has story 'b' but 'a' at .*gold\.jsonl:1"),
     ("unknown_target", r"gold\.jsonl:1: stance 's1': target 'nowhere' is not in the target inventory"),
-    ("empty", r"gold\.jsonl: no documents to publish"),
+    ("empty", r"gold\.jsonl: no gold documents to publish"),
 ])
 def test_bad_gold_inputs_are_refused_with_file_and_line(tmp_path, case, match):
     seed = document(SEEDS[0])
@@ -416,6 +416,14 @@ def test_bad_gold_inputs_are_refused_with_file_and_line(tmp_path, case, match):
     }[case]
     req = request(tmp_path, gold=_gold_with(tmp_path, docs))
     with pytest.raises(ToolkitError, match=match):
+        publish(req)
+    assert not req.out.exists()
+
+
+def test_raw_documents_alone_are_not_a_dataset(tmp_path):
+    req = request(tmp_path, gold=_gold_with(tmp_path, []),
+                  annotations=[write_jsonl(tmp_path / "raw.jsonl", [document(SEEDS[0], "ann1")])])
+    with pytest.raises(ToolkitError, match=r"gold\.jsonl: no gold documents to publish"):
         publish(req)
     assert not req.out.exists()
 

@@ -18,7 +18,7 @@ from test_publish import SEEDS, document, load, request, snapshot, write_jsonl
 from exports.publish import publish
 from exports.release import (
     DIFF_FILE,
-    MANIFEST_FILE,
+    MANIFEST_DIR,
     ManifestWriter,
     fingerprint,
     parse_version,
@@ -105,7 +105,7 @@ def test_fingerprint_ignores_row_order_but_not_content(rows, rnd):
 
     with tempfile.TemporaryDirectory() as tmp:
         def fp(name, items):
-            writer = ManifestWriter(Path(tmp) / name)
+            writer = ManifestWriter(Path(tmp) / name)  # a folder, one file per config
             for config, item_id, split, value in items:
                 writer.add(config, item_id, split, {"id": item_id, "value": value})
             writer.close()
@@ -198,7 +198,7 @@ def test_history_changelog_and_older_versions_stay_loadable(two_versions, offlin
     assert sum(s.num_rows for s in old.values()) == sum(len(d.quotes) for d in v1)
     assert sum(s.num_rows for s in new.values()) == sum(len(d.quotes) for d in v2)
     for version in ("1.0.0", "1.1.0"):
-        for name in (MANIFEST_FILE, DIFF_FILE, "README.md"):
+        for name in (DIFF_FILE, "README.md", f"{MANIFEST_DIR}/quotes.parquet"):
             assert (version_dir(out, version) / name).is_file()
     # the current files are the latest version's, hard-linked rather than copied
     current = out / "data" / "quotes" / "train.parquet"

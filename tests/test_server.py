@@ -210,21 +210,49 @@ def test_cli_bad_token_exits_2_with_one_line(ls_server: LocalServer):
     assert token not in done.stderr + done.stdout
 
 
-@pytest.mark.server
-@pytest.mark.slow
-def test_cli_lifecycle_start_status_stop(ls_server: LocalServer, monkeypatch, tmp_path):
-    """A second server from a copy of the session's database (no migrations): start, status, stop."""
-    monkeypatch.setenv("ANNOTATE_HOME", str(tmp_path))
-    data = tmp_path / "data"
+def copy_database(ls_server: LocalServer, data: Path) -> Path:
+    """A consistent copy of the session server's SQLite database (and SECRET_KEY file) in ``data``."""
     data.mkdir()
     source = sqlite3.connect(ls_server.state.data_dir / "label_studio.sqlite3")
     with sqlite3.connect(data / "label_studio.sqlite3") as target:
         source.backup(target)
     source.close()
-    # The copied database knows the session's admin: use the same credentials (and SECRET_KEY file).
-    write_private_json(tmp_path / "credentials.json", read_private_json(ls_server.home / "credentials.json"))
     if (ls_server.state.data_dir / ".env").exists():
         (data / ".env").write_bytes((ls_server.state.data_dir / ".env").read_bytes())
+    return data
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_database_made_with_other_credentials_is_refused(ls_server: LocalServer, monkeypatch, tmp_path):
+    monkeypatch.setenv("ANNOTATE_HOME", str(tmp_path))  # a new home: new credentials, but an old database
+    data = copy_database(ls_server, tmp_path / "data")
+    with pytest.raises(ToolkitError, match=r"was created with other credentials than .*credentials.json"):
+        server.start(port=free_port(), data_dir=data)
+    assert server.read_state() is None
+    assert servers_using(data) == []
+
+
+def servers_using(data: Path) -> list[int]:
+    """Pids of live Label Studio processes started on ``data``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and str(data) in (proc / "cmdline").read_text(errors="replace"):
+                found += [int(proc.name)] if server.is_label_studio(int(proc.name)) else []
+        except OSError:  # the process ended while we looked
+            continue
+    return found
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_cli_lifecycle_start_status_stop(ls_server: LocalServer, monkeypatch, tmp_path):
+    """A second server from a copy of the session's database (no migrations): start, status, stop."""
+    monkeypatch.setenv("ANNOTATE_HOME", str(tmp_path))
+    data = copy_database(ls_server, tmp_path / "data")
+    # The copied database knows the session's admin: use the same credentials.
+    write_private_json(tmp_path / "credentials.json", read_private_json(ls_server.home / "credentials.json"))
     port = free_port()
     started = runner.invoke(app, ["server", "start", "--port", str(port), "--data-dir", str(data)])
     try:
