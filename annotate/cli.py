@@ -32,8 +32,10 @@ def _root() -> None:
 COMMAND_MODULES = [
     "annotate.schema_cli",
     "annotate.recordings_cli",
+    "annotate.demo",
     "annotate.extract_cli", "annotate.import_cli",
     "exports.agreement_cli",
+    "exports.evaluate_cli",
     "exports.publish_cli",
     "exports.pull_cli",
     "annotate.server_cli", "annotate.preload_cli",
