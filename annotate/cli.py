@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "annotate.demo",
     "annotate.extract_cli", "annotate.import_cli",
     "exports.agreement_cli",
+    "exports.adjudicate_cli",
     "exports.evaluate_cli",
     "exports.publish_cli",
     "exports.pull_cli",

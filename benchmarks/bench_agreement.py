@@ -21,6 +21,7 @@ Measured, on the same validated ``AnnotatedDocument``s:
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import random
@@ -35,7 +36,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from exports.agreement import compute_agreement, token_roles
-from exports.compare import EXACT, OVERLAP, Layer, align, extract_units, tally
+from exports.compare import EXACT, OVERLAP, Layer, align, extract_layers, tally
 from exports.metrics import krippendorff_alpha, nominal_alpha, nominal_stats
 from schemas import AnnotatedDocument, Article, Claim, Entity, Mention, Provenance, Quote, Span, Stance
 
@@ -194,8 +195,7 @@ def core_span_counts(docs: list[AnnotatedDocument]) -> dict[tuple[str, str], tup
     ends = np.r_[starts[1:], len(ordered)]
     pairs = np.array([(i, j) for s, e in zip(starts, ends) for i, j in combinations(range(s, e), 2)])
     totals = {}
-    for layer in Layer:
-        units = extract_units(ordered, layer)
+    for layer, units in extract_layers(ordered, attributes=False).items():
         for scheme, mode in ((EXACT, "exact"), (OVERLAP, "overlap")):
             score = tally(units, pairs, align(units, pairs, boundary=scheme.boundary, typed=False), scheme).score()
             totals[layer.value, mode] = (int(score.credit), score.n_left + score.n_right)
@@ -206,8 +206,10 @@ def core_span_counts(docs: list[AnnotatedDocument]) -> dict[tuple[str, str], tup
 
 
 def timed(fn, *args, repeat: int = 1, **kwargs):
+    """Best of ``repeat`` runs, each after a full garbage collection (so none pays for the previous one's)."""
     best, result = float("inf"), None
     for _ in range(repeat):
+        gc.collect()
         start = time.perf_counter()
         result = fn(*args, **kwargs)
         best = min(best, time.perf_counter() - start)
@@ -227,6 +229,7 @@ def run(articles: int, annotators: int, naive_articles: int) -> str:
     command = " ".join(["benchmarks/bench_agreement.py", *sys.argv[1:]])
     lines = [f"Command: `.venv/bin/python {command}`", f"Machine: {machine()}", ""]
 
+    load_before = os.getloadavg()[0]
     build_s, docs = timed(synthetic_corpus, articles, annotators)
     spans = sum(len(d.mentions) + len(d.claims) + sum(len(q.content) + (q.cue is not None) for q in d.quotes)
                 for d in docs)
@@ -234,9 +237,9 @@ def run(articles: int, annotators: int, naive_articles: int) -> str:
                  f"{spans / len(docs):.1f} spans per document (building them: {build_s:.1f} s).")
     lines.append("")
 
-    core_s, core = timed(core_span_counts, docs)
+    core_s, core = timed(core_span_counts, docs, repeat=3)
     naive_docs = docs if naive_articles >= articles else docs[: naive_articles * annotators]
-    naive_s, naive = timed(naive_span_counts, naive_docs)
+    naive_s, naive = timed(naive_span_counts, naive_docs, repeat=3)
     if naive_docs is docs:
         assert naive == core, "the naive loop and the core disagree"
         naive_note = ""
@@ -244,6 +247,9 @@ def run(articles: int, annotators: int, naive_articles: int) -> str:
         assert naive == core_span_counts(naive_docs), "the naive loop and the core disagree"
         naive_s *= len(docs) / len(naive_docs)
         naive_note = f" (measured on {naive_articles:,} articles, scaled linearly)"
+    lines.append("Times are the best of 3 runs. Load average (1 min) before: "
+                 f"{load_before:.1f}, after: {os.getloadavg()[0]:.1f} (the machine is shared).")
+    lines.append("")
     lines.append("| pairwise span F1, exact + overlap, 5 layers | time | share of naive |")
     lines.append("| --- | ---: | ---: |")
     lines.append(f"| naive per-pair Python loop{naive_note} | {naive_s:.1f} s | 100% |")

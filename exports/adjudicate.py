@@ -472,7 +472,7 @@ class _Article:
     """Adjudicates one article: collects conflicts, applies decisions, builds the gold."""
 
     def __init__(self, corpus: Corpus, a: int, decisions: Decisions, used: set[str]):
-        self.corpus, self.a = corpus, a
+        self.corpus = corpus
         self.docs = corpus.article_docs(a)
         self.doc_base = int(corpus.offsets[a])
         self.article: Article = self.docs[0].article

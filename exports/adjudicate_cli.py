@@ -3,11 +3,17 @@ disagreements as one static HTML page."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
-from exports.compare import Boundary
+
+class BoundaryChoice(StrEnum):
+    """``exports.compare.Boundary``'s values, so that ``annotate --help`` need not import numpy and scipy."""
+
+    OVERLAP = "overlap"
+    EXACT = "exact"
 
 DOCS_ARGUMENT = typer.Argument(None, metavar="[DOCS.jsonl]...",
                                help="AnnotatedDocument JSONL files (default: the last pull).")
@@ -32,19 +38,20 @@ def register(app: typer.Typer) -> None:
                                             "value: V, reason: WHY}."),
         conflicts: Path = typer.Option(None, "--conflicts", metavar="FILE",
                                        help="Where to write the conflicts (default: <out stem>.conflicts.json)."),
-        boundary: Boundary = typer.Option(Boundary.OVERLAP, "--boundary",
-                                          help="How units of different annotators match: overlapping spans (the "
-                                               "boundaries are then voted on) or exactly the same spans."),
+        boundary: BoundaryChoice = typer.Option(BoundaryChoice.OVERLAP, "--boundary",
+                                                help="How units of different annotators match: overlapping spans "
+                                                     "(the boundaries are then voted on) or exactly the same spans."),
         push_conflicts: bool = typer.Option(False, "--push-conflicts",
                                             help="Push articles with open conflicts to the review project "
                                                  "'<project> (review)' in Label Studio."),
     ) -> None:
         """Gold per article: ground truth wins, else what a majority agrees on; the rest is listed as conflicts."""
         from exports.adjudicate import parse_majority, run_adjudication
+        from exports.compare import Boundary
 
         result, conflicts_path = run_adjudication(
-            _paths(docs), out, majority=parse_majority(majority), decisions_path=decisions, boundary=boundary,
-            conflicts_path=conflicts)
+            _paths(docs), out, majority=parse_majority(majority), decisions_path=decisions,
+            boundary=Boundary(boundary.value), conflicts_path=conflicts)
         report = result.report
         methods = {m: sum(a.method == m for a in report.articles) for m in ("majority", "ground-truth", "held-back")}
         open_conflicts = report.open_conflicts()
@@ -77,16 +84,17 @@ def register(app: typer.Typer) -> None:
     def report_html_command(
         docs: list[Path] = DOCS_ARGUMENT,
         out: Path = typer.Option(..., "--out", help="The HTML file to write (self-contained, no scripts)."),
-        boundary: Boundary = typer.Option(Boundary.OVERLAP, "--boundary",
-                                          help="How units of different annotators match."),
+        boundary: BoundaryChoice = typer.Option(BoundaryChoice.OVERLAP, "--boundary",
+                                                help="How units of different annotators match."),
     ) -> None:
         """Annotators' spans side by side per article, layers colour-coded, disagreements highlighted."""
         from exports.adjudicate import read_documents
         from exports.agreement_cli import write_atomically
+        from exports.compare import Boundary
         from exports.html_report import render_report
 
         sourced = read_documents(_paths(docs))
-        report = render_report(sourced.docs, boundary=boundary, where=sourced.where)
+        report = render_report(sourced.docs, boundary=Boundary(boundary.value), where=sourced.where)
         write_atomically(out, report.html)
         typer.echo(f"{len(report.articles)} articles, {report.unmatched} unmatched units, {report.differing} "
                    f"attribute differences: {out}")

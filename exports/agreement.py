@@ -49,7 +49,7 @@ from exports.compare import (
     Units,
     align,
     concat_ranges,
-    extract_units,
+    extract_layers,
     tally,
 )
 from exports.metrics import (
@@ -275,7 +275,7 @@ class TokenRoles:
 
 def token_roles(docs: Sequence[AnnotatedDocument], units: dict[Layer, Units] | None = None) -> TokenRoles:
     """Token roles of each document: a token takes the role of the spans that touch it, by ``ROLE_PRIORITY``."""
-    units = units or {layer: extract_units(docs, layer) for layer in ROLE_LAYERS.values()}
+    units = units or extract_layers(docs, ROLE_LAYERS.values())
     tokens = Tokens.of(docs)
     first_token = tokens.token_offsets[tokens.doc_article]
     counts = tokens.token_offsets[tokens.doc_article + 1] - first_token
@@ -325,7 +325,7 @@ def compute_agreement(docs: Sequence[AnnotatedDocument], *, resamples: int = 100
                       confidence: float = 0.95) -> AgreementReport:
     """Agreement among the annotators of ``docs`` (any order; several annotators per article)."""
     corpus = _Corpus.of(docs)
-    units = {layer: extract_units(corpus.docs, layer) for layer in Layer}
+    units = extract_layers(corpus.docs)
     sources: list[_Source] = []
     for layer in Layer:
         sources += _span_sources(corpus, units[layer])

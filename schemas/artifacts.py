@@ -26,7 +26,7 @@ LABEL_MODELS: list[type[BaseModel]] = [
     models.Provenance, models.TargetInventory, models.AnnotatedDocument,
 ]
 # "module:Class" of report models defined outside schemas/ (agreement, evaluation).
-REPORT_MODELS: list[str] = ["exports.agreement_report:AgreementReport"]
+REPORT_MODELS: list[str] = ["exports.agreement_report:AgreementReport", "exports.evaluation_report:EvaluationReport"]
 
 
 def all_models() -> list[type[BaseModel]]:

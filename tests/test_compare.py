@@ -24,6 +24,7 @@ from exports.compare import (
     align,
     compare,
     concat_ranges,
+    extract_layers,
     extract_units,
 )
 from schemas import AnnotatedDocument, Article, Claim, Entity, Mention, Provenance, Quote, Span, ToolkitError
@@ -70,6 +71,22 @@ def test_speaker_layer_has_each_speaker_mention_once_and_no_other_mention():
     speakers = extract_units([doc], Layer.SPEAKER)
     assert speakers.ref == ("m1",)
     assert len(extract_units([doc], Layer.MENTION)) == 2
+
+
+def test_all_layers_at_once_equal_one_layer_at_a_time():
+    docs = [make_doc("a", quotes=[("mixed", [(0, 5), (9, 14)])], mentions=[(20, 22), (30, 33)],
+                     claims=[(40, 50, "no")], speakers={0: "m1"}),
+            make_doc("b", mentions=[(3, 5)], claims=[(1, 9, "yes"), (60, 70, "no")])]
+    together = extract_layers(docs)
+    for layer in Layer:
+        alone = extract_units(docs, layer)
+        for field in ("doc", "label", "seg_unit", "seg_start", "seg_end"):
+            assert getattr(together[layer], field).tolist() == getattr(alone, field).tolist(), (layer, field)
+        assert together[layer].ref == alone.ref and together[layer].attributes == alone.attributes
+    assert together[Layer.CLAIM].attributes == {"check_worthy": ("no", "yes", "no")}
+    assert together[Layer.MENTION].doc.tolist() == [0, 0, 1]
+    positions_only = extract_layers(docs, [Layer.QUOTE], attributes=False)[Layer.QUOTE]
+    assert positions_only.attributes == {} and positions_only.seg_start.tolist() == [0, 9]
 
 
 def test_exact_and_overlap_f1_counted_by_hand():
