@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup system-deps lint clean
+.PHONY: demo test setup system-deps lint clean seed-gold
 
 demo: setup
 	$(BIN)/annotate demo
@@ -31,3 +31,13 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Rebuild the checked-in seed-gold release from the recorded annotations (no server needed).
+SEED_GOLD_TMP := $(shell mktemp -d -u /tmp/seed-gold.XXXXXX)
+seed-gold: setup
+	mkdir -p $(SEED_GOLD_TMP)
+	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate pull --from seeds/annotations/seed-annotations.export.json --out $(SEED_GOLD_TMP)/docs.jsonl --articles seeds
+	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate agreement $(SEED_GOLD_TMP)/docs.jsonl --json seeds/annotations/agreement.json
+	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate adjudicate $(SEED_GOLD_TMP)/docs.jsonl --decisions seeds/annotations/decisions.json --out seeds/annotations/gold.jsonl
+	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate publish seeds/annotations/gold.jsonl --version 1.0.0 --out seeds/seed-gold --annotations $(SEED_GOLD_TMP)/docs.jsonl --agreement seeds/annotations/agreement.json --pretty-name "Seed gold: news attribution"
+	rm -rf $(SEED_GOLD_TMP)

@@ -72,7 +72,8 @@ def run_demo(app: typer.Typer, out: Path, port: int) -> None:
          "--annotations", str(docs), "--agreement", str(agreement_json))
     baseline = out / "baseline.jsonl"
     _run(app, "extract", str(SEEDS_DIR), "--out", str(baseline))
-    _run(app, "evaluate", "--gold", str(release), "--pred", str(baseline), "--json", str(out / "evaluation.json"))
+    _run(app, "evaluate", "--gold", str(release), "--pred", str(baseline), "--agreement", str(agreement_json),
+         "--json", str(out / "evaluation.json"))
 
     creds = load_admin_credentials()
     url = server.status().state.url if server.status().state else client.url
