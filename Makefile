@@ -39,5 +39,5 @@ seed-gold: setup
 	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate pull --from seeds/annotations/seed-annotations.export.json --out $(SEED_GOLD_TMP)/docs.jsonl --articles seeds
 	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate agreement $(SEED_GOLD_TMP)/docs.jsonl --json seeds/annotations/agreement.json
 	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate adjudicate $(SEED_GOLD_TMP)/docs.jsonl --decisions seeds/annotations/decisions.json --out seeds/annotations/gold.jsonl
-	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate publish seeds/annotations/gold.jsonl --version 1.0.0 --out seeds/seed-gold --annotations $(SEED_GOLD_TMP)/docs.jsonl --agreement seeds/annotations/agreement.json --pretty-name "Seed gold: news attribution"
+	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate publish seeds/annotations/gold.jsonl --version 1.0.0 --out seeds/seed-gold --annotations $(SEED_GOLD_TMP)/docs.jsonl --agreement seeds/annotations/agreement.json --notes seeds/annotations/NOTES.md --pretty-name "Seed gold: news attribution"
 	rm -rf $(SEED_GOLD_TMP)

@@ -18,6 +18,7 @@ from annotate.paths import REPO_ROOT, SEEDS_DIR
 
 DEMO_ANNOTATORS = ("annotator-1", "annotator-2")
 DECISIONS = SEEDS_DIR / "annotations" / "decisions.json"
+NOTES = SEEDS_DIR / "annotations" / "NOTES.md"
 RELEASE_VERSION = "1.0.0"
 
 
@@ -69,7 +70,7 @@ def run_demo(app: typer.Typer, out: Path, port: int) -> None:
     _run(app, "adjudicate", str(docs), "--out", str(gold), "--decisions", str(DECISIONS))
     release = out / "seed-gold"
     _run(app, "publish", str(gold), "--version", RELEASE_VERSION, "--out", str(release),
-         "--annotations", str(docs), "--agreement", str(agreement_json))
+         "--annotations", str(docs), "--agreement", str(agreement_json), "--notes", str(NOTES))
     baseline = out / "baseline.jsonl"
     _run(app, "extract", str(SEEDS_DIR), "--out", str(baseline))
     _run(app, "evaluate", "--gold", str(release), "--pred", str(baseline), "--agreement", str(agreement_json),

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
+from operator import attrgetter
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -207,68 +207,93 @@ def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
 _VALUE = {member: member.value for enum in (QuoteKind, CheckWorthy, Polarity) for member in enum}
 
 
-class _Rows(NamedTuple):
-    """One document's units of one layer."""
-
-    refs: list[str]
-    labels: list  # label enum members, or None for a layer with one label
-    fragments: list[int] | None  # segments per unit, None when each has one
-    starts: list[int]
-    ends: list[int]
-    attributes: tuple[list, ...]  # one list per name in LAYER_ATTRIBUTES
+_ID, _SPAN, _START, _END = attrgetter("id"), attrgetter("span"), attrgetter("start"), attrgetter("end")
 
 
-def _quote_rows(doc: AnnotatedDocument, with_attributes: bool) -> _Rows:
+@dataclass(slots=True)
+class _Columns:
+    """One layer's units, grown document by document (``list += map(...)`` extends without a temporary)."""
+
+    names: tuple[str, ...]  # attributes read, in LAYER_ATTRIBUTES order; () when not read
+    counts: list[int] = field(default_factory=list)  # units per document
+    refs: list[str] = field(default_factory=list)
+    labels: list = field(default_factory=list)  # label enum members; stays empty for a layer with one label
+    fragments: list[int] = field(default_factory=list)  # segments per unit; stays empty when each has one
+    starts: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+    attributes: list[list] = field(init=False)  # one column per name
+
+    def __post_init__(self) -> None:
+        self.attributes = [[] for _ in self.names]
+
+    def add_spans(self, items: list, spans: list) -> None:
+        self.counts.append(len(items))
+        self.refs += map(_ID, items)
+        self.starts += map(_START, spans)
+        self.ends += map(_END, spans)
+
+    def units(self, layer: Layer, n_docs: int) -> Units:
+        label_names = LAYER_LABELS[layer]
+        code = {member: label_names.index(value) for member, value in _VALUE.items() if value in label_names}
+        unit_index = np.arange(len(self.refs), dtype=np.int64)
+        return Units(
+            layer, label_names, n_docs,
+            np.repeat(np.arange(n_docs, dtype=np.int64), self.counts),
+            np.array([code[m] for m in self.labels], dtype=np.int64) if self.labels else np.zeros_like(unit_index),
+            tuple(self.refs),
+            {name: tuple(column) for name, column in zip(self.names, self.attributes)},
+            np.repeat(unit_index, self.fragments) if self.fragments else unit_index,
+            np.array(self.starts, dtype=np.int64), np.array(self.ends, dtype=np.int64),
+        )
+
+
+def _add_quotes(doc: AnnotatedDocument, out: _Columns) -> None:
     quotes = doc.quotes
     fragments = [q.content for q in quotes]
-    spans = [span for unit in fragments for span in unit]
-    rows = _Rows([q.id for q in quotes], [q.kind for q in quotes], [len(unit) for unit in fragments],
-                 [span.start for span in spans], [span.end for span in spans], ())
-    if not with_attributes:
-        return rows
+    out.add_spans(quotes, [span for unit in fragments for span in unit])
+    out.fragments += map(len, fragments)
+    out.labels += (q.kind for q in quotes)
+    if not out.names:
+        return
     stance_of: dict[str, Stance] = {}
     for stance in doc.stances:
         for quote_id in stance.evidence:
             stance_of.setdefault(quote_id, stance)  # Label Studio gives a quote one stance; keep the first
     stances = [stance_of.get(q.id) for q in quotes]
     entity_of = {m.id: m.entity_id for m in doc.mentions}
-    return rows._replace(attributes=(
-        [_VALUE[kind] for kind in rows.labels], [s.target_id if s else NO_VALUE for s in stances],
-        [_VALUE[s.polarity] if s else None for s in stances],
-        [q.speaker_entity_id or entity_of.get(q.speaker_mention_id or "") or NO_VALUE for q in quotes],
-    ))
+    kind, target, polarity, speaker = out.attributes
+    kind += (_VALUE[q.kind] for q in quotes)
+    target += (s.target_id if s else NO_VALUE for s in stances)
+    polarity += (_VALUE[s.polarity] if s else None for s in stances)
+    speaker += (q.speaker_entity_id or entity_of.get(q.speaker_mention_id or "") or NO_VALUE for q in quotes)
 
 
-def _cue_rows(doc: AnnotatedDocument, with_attributes: bool) -> _Rows:
+def _add_cues(doc: AnnotatedDocument, out: _Columns) -> None:
     quotes = [q for q in doc.quotes if q.cue is not None]
-    cues = [q.cue for q in quotes]
-    return _Rows([q.id for q in quotes], None, None, [c.start for c in cues], [c.end for c in cues], ())
+    out.add_spans(quotes, [q.cue for q in quotes])
 
 
-def _speaker_rows(doc: AnnotatedDocument, with_attributes: bool) -> _Rows:
+def _add_speakers(doc: AnnotatedDocument, out: _Columns) -> None:
     speakers = {q.speaker_mention_id for q in doc.quotes}
     mentions = [m for m in doc.mentions if m.id in speakers]
-    spans = [m.span for m in mentions]
-    return _Rows([m.id for m in mentions], None, None, [s.start for s in spans], [s.end for s in spans], ())
+    out.add_spans(mentions, list(map(_SPAN, mentions)))
 
 
-def _mention_rows(doc: AnnotatedDocument, with_attributes: bool) -> _Rows:
-    mentions = doc.mentions
-    spans = [m.span for m in mentions]
-    return _Rows([m.id for m in mentions], None, None, [s.start for s in spans], [s.end for s in spans],
-                 ([m.entity_id for m in mentions],) if with_attributes else ())
+def _add_mentions(doc: AnnotatedDocument, out: _Columns) -> None:
+    out.add_spans(doc.mentions, list(map(_SPAN, doc.mentions)))
+    if out.names:
+        out.attributes[0] += (m.entity_id for m in doc.mentions)
 
 
-def _claim_rows(doc: AnnotatedDocument, with_attributes: bool) -> _Rows:
-    claims = doc.claims
-    spans = [c.span for c in claims]
-    worthy = [c.check_worthy for c in claims]
-    return _Rows([c.id for c in claims], worthy, None, [s.start for s in spans], [s.end for s in spans],
-                 ([_VALUE[w] for w in worthy],) if with_attributes else ())
+def _add_claims(doc: AnnotatedDocument, out: _Columns) -> None:
+    out.add_spans(doc.claims, list(map(_SPAN, doc.claims)))
+    out.labels += (c.check_worthy for c in doc.claims)
+    if out.names:
+        out.attributes[0] += (_VALUE[c.check_worthy] for c in doc.claims)
 
 
-_ROWS = {Layer.QUOTE: _quote_rows, Layer.CUE: _cue_rows, Layer.SPEAKER: _speaker_rows, Layer.MENTION: _mention_rows,
-         Layer.CLAIM: _claim_rows}
+_ADD = {Layer.QUOTE: _add_quotes, Layer.CUE: _add_cues, Layer.SPEAKER: _add_speakers, Layer.MENTION: _add_mentions,
+        Layer.CLAIM: _add_claims}
 
 
 def extract_layers(docs: Sequence[AnnotatedDocument], layers: Iterable[Layer] = tuple(Layer), *,
@@ -281,38 +306,12 @@ def extract_layers(docs: Sequence[AnnotatedDocument], layers: Iterable[Layer] = 
     cache for the second layer and the second field, where a pass per layer over a large corpus
     would fetch every object from memory again (three times slower at 10,000 articles).
     """
-    layers = list(layers)
-    names = {layer: LAYER_ATTRIBUTES[layer] if attributes else () for layer in layers}
-    columns = {layer: ([], [], [], [], [], [], [[] for _ in names[layer]]) for layer in layers}
+    columns = {layer: _Columns(LAYER_ATTRIBUTES[layer] if attributes else ()) for layer in layers}
+    adders = [(_ADD[layer], out) for layer, out in columns.items()]
     for doc in docs:
-        for layer in layers:
-            counts, refs, labels, fragments, starts, ends, attribute_columns = columns[layer]
-            rows = _ROWS[layer](doc, attributes)
-            counts.append(len(rows.refs))
-            refs += rows.refs
-            if rows.labels is not None:
-                labels += rows.labels
-            if rows.fragments is not None:
-                fragments += rows.fragments
-            starts += rows.starts
-            ends += rows.ends
-            for column, values in zip(attribute_columns, rows.attributes):
-                column += values
-    out = {}
-    for layer, (counts, refs, labels, fragments, starts, ends, attribute_columns) in columns.items():
-        label_names = LAYER_LABELS[layer]
-        code = {member: label_names.index(value) for member, value in _VALUE.items() if value in label_names}
-        unit_index = np.arange(len(refs), dtype=np.int64)
-        out[layer] = Units(
-            layer, label_names, len(docs),
-            np.repeat(np.arange(len(docs), dtype=np.int64), counts),
-            np.array([code[m] for m in labels], dtype=np.int64) if labels else np.zeros(len(refs), dtype=np.int64),
-            tuple(refs),
-            {name: tuple(column) for name, column in zip(names[layer], attribute_columns)},
-            np.repeat(unit_index, fragments) if fragments else unit_index,
-            np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64),
-        )
-    return out
+        for add, out in adders:
+            add(doc, out)
+    return {layer: out.units(layer, len(docs)) for layer, out in columns.items()}
 
 
 def extract_units(docs: Sequence[AnnotatedDocument], layer: Layer) -> Units:

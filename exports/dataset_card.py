@@ -121,6 +121,7 @@ class CardContext:
     targets: TargetInventory
     provenance: ProvenanceSummary
     history: ReleaseHistory
+    notes: str | None = None
 
 
 def data_file(config: str, split: str) -> str:
@@ -315,6 +316,7 @@ def render_card(ctx: CardContext) -> str:
     sections = [
         f"# {ctx.pretty_name}\n",
         _description(ctx),
+        *([f"## Curators' notes\n\n{ctx.notes}\n"] if ctx.notes else []),
         _schema(),
         _guidelines(ctx),
         _agreement(ctx),

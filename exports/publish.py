@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from annotate.articles import first_error, load_targets
+from annotate.articles import read_text, first_error, load_targets
 from annotate.paths import REPO_ROOT, SEED_TARGETS
 from exports import release as rel
 from exports.dataset_card import (
@@ -68,6 +68,7 @@ class PublishRequest:
     license: str = DEFAULT_LICENSE
     pretty_name: str = DEFAULT_PRETTY_NAME
     push: str | None = None
+    notes: Path | None = None  # Markdown the curators want on the card (caveats, how it was made)
 
 
 @dataclass(frozen=True)
@@ -449,6 +450,7 @@ def _build_and_swap(req: PublishRequest, out: Path, tmp: Path, version_root: Pat
     card = render_card(CardContext(
         version=req.version, pretty_name=req.pretty_name, license=req.license, rows=rows, guidelines=guidelines,
         agreement=agreement, targets=targets, provenance=provenance, history=new_history,
+        notes=read_text(req.notes).strip() if req.notes is not None else None,
     ))
     (version_root / "README.md").write_text(card, encoding="utf-8")
     (version_root / rel.RELEASE_FILE).write_text(release.model_dump_json(indent=2) + "\n", encoding="utf-8")

@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
         targets: Path = typer.Option(None, "--targets", help="Target inventory JSON (default: seeds/targets.json)."),
         guidelines: Path = typer.Option(None, "--guidelines", help="Guidelines markdown (default: guidelines.md)."),
         license: str = typer.Option(None, "--license", help="License id for the card (default: cc-by-4.0)."),
+        notes: Path = typer.Option(None, "--notes", help="Markdown file of curators' notes for the card."),
         pretty_name: str = typer.Option(None, "--pretty-name", help="Dataset name shown on the Hub."),
         push: str = typer.Option(None, "--push", help="Hub repo id (user/name) to upload to and tag with the "
                                  "version; needs HF_TOKEN."),
@@ -34,6 +35,7 @@ def register(app: typer.Typer) -> None:
             version=version, out=out, gold=list(gold or []), annotations=list(annotations or []),
             agreement=agreement, targets=targets or defaults.targets, guidelines=guidelines or defaults.guidelines,
             license=license or defaults.license, pretty_name=pretty_name or defaults.pretty_name, push=push,
+            notes=notes,
         ))
         r = result.release
         if result.unchanged:

@@ -81,6 +81,9 @@ def test_card_shows_agreement_targets_and_guidelines_version():
         assert f"`{target}`" in card
     version = re.search(r"^Guidelines version: (\S+)$", (REPO_ROOT / "guidelines.md").read_text(), re.M)[1]
     assert f"Guidelines version {version}" in card
+    # The caveat on how the two passes were made travels with the data.
+    notes = (SEEDS_DIR / "annotations" / "NOTES.md").read_text(encoding="utf-8").strip()
+    assert f"## Curators' notes\n\n{notes}\n" in card
 
 
 def run(*args: str, home: Path) -> subprocess.CompletedProcess:
@@ -99,7 +102,8 @@ def test_release_is_rebuilt_exactly_from_the_recording(tmp_path):
         home=tmp_path)
     assert [json.loads(line) for line in gold.read_text().splitlines()] == [
         json.loads(line) for line in GOLD.read_text().splitlines()]
-    run("publish", str(gold), "--version", "1.0.0", "--out", str(out), "--annotations", str(docs), home=tmp_path)
+    run("publish", str(gold), "--version", "1.0.0", "--out", str(out), "--annotations", str(docs),
+        "--notes", str(SEEDS_DIR / "annotations" / "NOTES.md"), home=tmp_path)
     fingerprint = json.loads((out / "releases.json").read_text())["releases"][0]["fingerprint"]
     checked_in = json.loads((RELEASE / "releases.json").read_text())["releases"][0]["fingerprint"]
     assert fingerprint == checked_in
