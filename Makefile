@@ -4,13 +4,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup system-deps lint clean seed-gold
+.PHONY: demo test test-postgres setup system-deps postgres-deps lint clean seed-gold
 
 demo: setup
 	$(BIN)/annotate demo
 
 test: setup system-deps
 	$(BIN)/python -m pytest -q
+
+# The Label Studio tests (marked `server`) once more, on PostgreSQL: a throwaway cluster in /tmp,
+# started and removed by tests/conftest.py. `make test` runs the PostgreSQL-only tests too when the
+# binaries are there (and skips them, saying so, when not).
+test-postgres: setup system-deps postgres-deps
+	ANNOTATE_TEST_DATABASE=postgresql $(BIN)/python -m pytest -q -m server $(PG_DESELECT)
 
 setup: $(STAMP)
 
@@ -25,6 +31,12 @@ system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
 	  else echo "chromium missing: run 'sudo apt-get install chromium'" >&2; exit 1; fi; }
+
+# Debian's PostgreSQL server binaries (/usr/lib/postgresql/<ver>/bin) for the throwaway test clusters.
+postgres-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q postgresql; \
+	  else echo "PostgreSQL missing: run 'sudo apt-get install postgresql'" >&2; exit 1; fi; }
 
 lint: setup
 	$(BIN)/ruff check annotate schemas exports tests benchmarks

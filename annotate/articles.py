@@ -39,8 +39,17 @@ def load_manifest_dir(directory: Path) -> list[Article]:
         manifest = json.loads(read_text(manifest_path))
     except json.JSONDecodeError as e:
         raise ToolkitError(f"{manifest_path}:{e.lineno}: invalid JSON ({e.msg})") from None
+    entries = manifest.get("articles") if isinstance(manifest, dict) else None
+    if not isinstance(entries, list):
+        raise ToolkitError(f'{manifest_path}: expected {{"articles": [...]}}; see seeds/manifest.json for the format')
     articles = []
-    for n, entry in enumerate(manifest.get("articles", [])):
+    for n, entry in enumerate(entries):
+        # A hand-edited manifest can lack keys: say which entry, not KeyError.
+        missing = [k for k in ("id", "file", "sha256")
+                   if not isinstance(entry, dict) or not isinstance(entry.get(k), str)]
+        if missing:
+            raise ToolkitError(f"{manifest_path} entry {n}: {', '.join(missing)} missing or not a string; "
+                               "every entry needs id, file and sha256")
         text = read_text(directory / entry["file"])
         if sha256_of(text) != entry["sha256"]:
             raise ToolkitError(
@@ -87,26 +96,29 @@ def iter_jsonl_articles(path: Path) -> Iterator[Article]:
         try:
             yield Article.model_validate(record)
         except ValidationError as e:
-            raise ToolkitError(f"{path}:{lineno}: {first_error(e)}") from None
+            raise ToolkitError(f"{path}:{lineno}: {first_error(e)}; fix the line (one article per line: id, text)"
+                               ) from None
 
 
 def load_articles(paths: list[Path]) -> list[Article]:
     """Articles from any mix of manifest directories, .txt directories and JSONL files."""
     articles: list[Article] = []
+    seen: dict[str, tuple[str, Path]] = {}  # article id -> (sha256, where first read), to name both places
     for path in paths:
         if path.is_dir():
-            articles += load_manifest_dir(path) if (path / "manifest.json").exists() else load_txt_dir(path)
+            found = load_manifest_dir(path) if (path / "manifest.json").exists() else load_txt_dir(path)
         elif path.suffix == ".jsonl":
-            articles += list(iter_jsonl_articles(path))
+            found = list(iter_jsonl_articles(path))
         elif path.exists():
             raise ToolkitError(f"{path}: not a directory or .jsonl file; give a folder of .txt files or a JSONL")
         else:
             raise ToolkitError(f"{path}: no such file or directory")
-    seen: dict[str, str] = {}
-    for a in articles:
-        if a.id in seen and seen[a.id] != a.sha256:
-            raise ToolkitError(f"article id {a.id!r} appears twice with different texts; give each article its own id")
-        seen[a.id] = a.sha256
+        for a in found:
+            sha, first = seen.setdefault(a.id, (a.sha256, path))
+            if sha != a.sha256:
+                raise ToolkitError(f"article id {a.id!r} appears twice with different texts (in {first} and {path}); "
+                                   "give each article its own id")
+        articles += found
     return list({a.id: a for a in articles}.values())
 
 
@@ -114,4 +126,4 @@ def load_targets(path: Path) -> TargetInventory:
     try:
         return TargetInventory.model_validate_json(read_text(path))
     except ValidationError as e:
-        raise ToolkitError(f"{path}: {first_error(e)}") from None
+        raise ToolkitError(f"{path}: {first_error(e)}; fix the target inventory (format: seeds/targets.json)") from None

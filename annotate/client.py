@@ -142,7 +142,11 @@ def resolve_connection() -> Connection:
 
 
 def check_url(url: str, source: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # e.g. "http://[::1" (unclosed IPv6 bracket): urlsplit raises instead of parsing
+        raise ToolkitError(f"Label Studio URL {url!r} (from {source}) cannot be parsed ({e}); "
+                           "e.g. http://127.0.0.1:8080") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ToolkitError(f"Label Studio URL {url!r} (from {source}) is not an http(s) URL; e.g. http://127.0.0.1:8080")
     return url.rstrip("/")

@@ -6,6 +6,13 @@ bound to loopback by default, with its SQLite database in a data directory under
 Admin credentials come from ``annotate.credentials`` and reach the child through its
 environment, never its command line (which every local user can read in /proc).
 
+With ``database="postgresql"`` the database is an existing PostgreSQL database instead (the
+data directory still holds media and exports). Where it is comes from ``ANNOTATE_PG_HOST``,
+``ANNOTATE_PG_PORT``, ``ANNOTATE_PG_DB``, ``ANNOTATE_PG_USER`` and ``ANNOTATE_PG_PASSWORD``
+(or arguments); the password, like the admin's, travels only through the child's environment
+and a 0600 file that helper commands (``set_user_password``) read, and is never printed.
+Label Studio's own driver for it, psycopg 3 (``psycopg[binary]``), comes with label-studio.
+
 No CLI code here: ``annotate.server_cli`` prints; this module raises ``ToolkitError``.
 """
 
@@ -26,10 +33,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from annotate.articles import first_error
-from annotate.credentials import AdminCredentials, credentials_path, load_or_create_admin_credentials
+from annotate.credentials import (
+    AdminCredentials,
+    credentials_path,
+    load_or_create_admin_credentials,
+    read_private_json,
+    write_private_json,
+)
 from annotate.paths import state_dir
 from schemas import ToolkitError
 
@@ -39,12 +52,16 @@ DEFAULT_PORT = 8080
 # First start on an empty database runs migrations: 20-70 s seen on 2 shared cores; leave headroom.
 DEFAULT_START_TIMEOUT = 240.0
 STATE_FILE = "server.json"
+PG_PASSWORD_FILE = "postgres-password.json"  # 0600; for helper commands while a PostgreSQL server runs
 LOG_FILE = "label-studio.log"
 DATA_DIR = "label-studio-data"
 
 # Label Studio reads each setting as LABEL_STUDIO_<NAME>, HEARTEX_<NAME> or bare <NAME>; a CI
 # environment that sets PORT or PASSWORD would silently change the server we start.
-_SCRUBBED = ("PORT", "HOST", "USERNAME", "PASSWORD", "USER_TOKEN", "DATABASE_NAME", "DJANGO_DB", "BASE_DATA_DIR")
+_SCRUBBED = (
+    "PORT", "HOST", "USERNAME", "PASSWORD", "USER_TOKEN", "DATABASE_NAME", "DJANGO_DB", "BASE_DATA_DIR",
+    "POSTGRE_NAME", "POSTGRE_USER", "POSTGRE_PASSWORD", "POSTGRE_HOST", "POSTGRE_PORT",
+)
 _PREFIXES = ("", "LABEL_STUDIO_", "HEARTEX_")
 _QUIET_ENV = {
     "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",  # accounts only by invite or by `annotators add`
@@ -55,7 +72,40 @@ _QUIET_ENV = {
     "FRONTEND_SENTRY_DSN": "",
 }
 
-Database = Literal["sqlite"]  # room for "postgresql" (DJANGO_DB + POSTGRE_* settings), not built yet
+Database = Literal["sqlite", "postgresql"]
+DATABASES: tuple[Database, ...] = ("sqlite", "postgresql")
+
+# Where a PostgreSQL database is, read by ``postgres_settings`` when not given as arguments.
+PG_ENV = {
+    "host": "ANNOTATE_PG_HOST", "port": "ANNOTATE_PG_PORT", "name": "ANNOTATE_PG_DB",
+    "user": "ANNOTATE_PG_USER", "password": "ANNOTATE_PG_PASSWORD",
+}
+PG_DEFAULTS = {"host": "127.0.0.1", "port": 5432, "name": "label_studio", "user": "postgres"}
+PG_CONNECT_TIMEOUT = 10
+
+
+class PostgresTarget(BaseModel):
+    """Where a PostgreSQL database is, without the password: safe to record and print."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str  # a name, an IP address, or a unix socket directory (starts with /)
+    port: int = Field(ge=1, le=65535)
+    name: str = Field(min_length=1)
+    user: str = Field(min_length=1)
+
+    def describe(self) -> str:
+        return f"PostgreSQL database {self.name!r} at {self.host}:{self.port} as {self.user!r}"
+
+
+class PostgresSettings(PostgresTarget):
+    """A target plus its password. Empty password: libpq's own sources apply (PGPASSWORD, ~/.pgpass)."""
+
+    password: SecretStr = SecretStr("")
+
+    @property
+    def target(self) -> PostgresTarget:
+        return PostgresTarget(host=self.host, port=self.port, name=self.name, user=self.user)
 
 
 class ServerState(BaseModel):
@@ -69,6 +119,7 @@ class ServerState(BaseModel):
     data_dir: Path
     log_file: Path
     database: Database = "sqlite"
+    postgres: PostgresTarget | None = None  # where the data is when database == "postgresql"
     started_at: datetime
 
     @property
@@ -139,7 +190,66 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
-def child_env(data_dir: Path, creds: AdminCredentials | None, database: Database = "sqlite") -> dict[str, str]:
+def postgres_settings(
+    host: str | None = None, port: int | None = None, name: str | None = None, user: str | None = None,
+) -> PostgresSettings:
+    """Arguments first, then ``ANNOTATE_PG_*``, then defaults. The password only from the environment:
+    a command line is readable by every local user."""
+    given = {"host": host, "port": port, "name": name, "user": user}
+    values: dict[str, object] = {}
+    for field, variable in PG_ENV.items():
+        value = given.get(field)
+        if value is None:
+            value = os.environ.get(variable)
+            if value == "" and field != "password":
+                value = None
+        if value is None:
+            value = PG_DEFAULTS.get(field, "")
+        values[field] = value
+    try:
+        return PostgresSettings.model_validate(values)
+    except ValidationError as e:
+        error = e.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        source = f"--pg-{field}" if given.get(field) is not None else PG_ENV.get(field, field)
+        shown = "" if field == "password" else f"={values.get(field)!r}"
+        raise ToolkitError(f"{source}{shown}: {error['msg']}; fix it (see `annotate server start --help`)") from None
+
+
+def check_postgres(settings: PostgresSettings, timeout: float = PG_CONNECT_TIMEOUT) -> None:
+    """Connect once and run ``SELECT 1``; a one-line ToolkitError (never with the password) if that fails.
+
+    Checked before Label Studio starts: it would otherwise die in migrations with a traceback in its log.
+    """
+    import psycopg
+
+    password = settings.password.get_secret_value()
+    try:
+        with psycopg.connect(
+            host=settings.host, port=settings.port, dbname=settings.name, user=settings.user,
+            password=password or None, connect_timeout=max(1, int(timeout)), application_name="annotate-check",
+        ) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as e:
+        reason = " ".join(str(e).split()) or type(e).__name__
+        if password:
+            reason = reason.replace(password, "***")
+        raise ToolkitError(f"cannot use the {settings.describe()}: {reason}; {_postgres_hint(reason)}") from None
+
+
+def _postgres_hint(reason: str) -> str:
+    lowered = reason.lower()
+    if "password" in lowered or "authentication" in lowered or "role" in lowered:
+        return f"check {PG_ENV['user']} and {PG_ENV['password']} (or ~/.pgpass)"
+    if "database" in lowered and "does not exist" in lowered:
+        return f"create it (`createdb`) or set {PG_ENV['name']} to an existing database"
+    return f"start PostgreSQL there or set {PG_ENV['host']} and {PG_ENV['port']} to where it runs"
+
+
+def child_env(
+    data_dir: Path, creds: AdminCredentials | None, database: Database = "sqlite",
+    postgres: PostgresSettings | None = None,
+) -> dict[str, str]:
     """The server's environment: inherited, scrubbed of settings we own, telemetry off.
 
     ``creds`` None: for helper commands that must not create or change the admin account.
@@ -150,6 +260,16 @@ def child_env(data_dir: Path, creds: AdminCredentials | None, database: Database
     if database == "sqlite":
         env["DJANGO_DB"] = "sqlite"
         env["LABEL_STUDIO_DATABASE_NAME"] = str(data_dir / "label_studio.sqlite3")
+    else:
+        if postgres is None:
+            raise ValueError("database='postgresql' needs postgres settings")
+        env["DJANGO_DB"] = "postgresql"
+        # An empty password is passed as such: Django then leaves it to libpq (PGPASSWORD, ~/.pgpass)
+        # instead of Label Studio's default "postgres".
+        env.update({
+            "POSTGRE_HOST": postgres.host, "POSTGRE_PORT": str(postgres.port), "POSTGRE_NAME": postgres.name,
+            "POSTGRE_USER": postgres.user, "POSTGRE_PASSWORD": postgres.password.get_secret_value(),
+        })
     if creds is None:
         return env
     # Applied by Label Studio only when the user does not exist yet (first start of a database).
@@ -233,11 +353,20 @@ def start(
     data_dir: Path | None = None,
     timeout: float = DEFAULT_START_TIMEOUT,
     die_with_parent: bool = False,
+    database: Database = "sqlite",
+    postgres: PostgresSettings | None = None,
 ) -> ServerState:
     """Start Label Studio in the background and wait until it is healthy; raise if it cannot.
 
     ``die_with_parent`` (tests): the server gets SIGTERM if this process dies, even by SIGKILL.
+    ``database="postgresql"``: ``postgres`` says where (default: ``postgres_settings()``, the environment).
     """
+    if database not in DATABASES:
+        raise ToolkitError(f"--database {database!r} is not supported; use one of: {', '.join(DATABASES)}")
+    if database == "postgresql":
+        postgres = postgres or postgres_settings()
+    elif postgres is not None:
+        raise ToolkitError("PostgreSQL settings were given for a SQLite server; pass --database postgresql")
     current = status()
     if current.running and current.state is not None:
         raise ToolkitError(
@@ -249,6 +378,8 @@ def start(
         raise ToolkitError(
             f"port {port} on {host} is already in use; stop whatever listens there or pass --port with a free port"
         )
+    if postgres is not None:
+        check_postgres(postgres)
     data_dir = (data_dir or default_data_dir()).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     creds = load_or_create_admin_credentials()
@@ -266,7 +397,7 @@ def start(
     with os.fdopen(fd, "wb") as log:
         process = subprocess.Popen(
             command,
-            env=child_env(data_dir, creds),
+            env=child_env(data_dir, creds, database, postgres),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -275,8 +406,11 @@ def start(
             preexec_fn=_die_with_parent if die_with_parent else None,
         )
     state = ServerState(
-        pid=process.pid, host=host, port=port, data_dir=data_dir, log_file=log_file, started_at=datetime.now(UTC)
+        pid=process.pid, host=host, port=port, data_dir=data_dir, log_file=log_file, database=database,
+        postgres=postgres.target if postgres is not None else None, started_at=datetime.now(UTC),
     )
+    if postgres is not None:
+        write_private_json(pg_password_path(), {"password": postgres.password.get_secret_value()})
     _write_state(state)
     try:
         _wait_healthy(process, state, timeout)
@@ -284,6 +418,7 @@ def start(
     except BaseException:
         _terminate(process.pid, grace=10)
         state_path().unlink(missing_ok=True)
+        pg_password_path().unlink(missing_ok=True)
         raise
     return state
 
@@ -327,6 +462,11 @@ def _check_token(state: ServerState, creds: AdminCredentials) -> None:
         if e.code not in (401, 403):
             message = f"Label Studio at {state.url} answered {e.code} to a token check; see {state.log_file}"
             raise ToolkitError(message) from None
+    if state.postgres is not None:
+        raise ToolkitError(
+            f"the {state.postgres.describe()} was created with other credentials than {credentials_path()}; "
+            f"restore that file, or use a new empty database ({PG_ENV['name']})"
+        )
     raise ToolkitError(
         f"the database in {state.data_dir} was created with other credentials than {credentials_path()}; "
         "restore that file, or start with a new --data-dir"
@@ -359,6 +499,7 @@ def stop(grace: float = 20.0, state: ServerState | None = None) -> ServerState |
     recorded = read_state()
     if recorded is not None and recorded.pid == state.pid:
         state_path().unlink(missing_ok=True)
+        pg_password_path().unlink(missing_ok=True)
     return state
 
 
@@ -393,9 +534,36 @@ user.save(update_fields=["password"])
 """
 
 
+def pg_password_path() -> Path:
+    return state_dir() / PG_PASSWORD_FILE
+
+
+def recorded_postgres(state: ServerState) -> PostgresSettings:
+    """The full settings of a PostgreSQL server we started: its target from ``server.json``, the
+    password from the 0600 file written at start."""
+    if state.postgres is None:
+        raise ToolkitError(f"the server recorded in {state_path()} does not use PostgreSQL")
+    path = pg_password_path()
+    if not path.exists():
+        raise ToolkitError(f"{path} is missing; restart the server with `annotate server stop` and `start`")
+    payload = read_private_json(path)
+    if not isinstance(payload, dict) or not isinstance(payload.get("password"), str):
+        raise ToolkitError(f"{path}: expected {{\"password\": ...}}; restart the server to rewrite it")
+    return PostgresSettings(**state.postgres.model_dump(), password=SecretStr(payload["password"]))
+
+
+def _database_env(data_dir: Path) -> dict[str, str]:
+    # Helper commands must reach the database the running server uses, which for PostgreSQL is
+    # not in the data directory: ask server.json which one serves ``data_dir``.
+    state = read_state()
+    if state is not None and state.database == "postgresql" and state.data_dir == data_dir.resolve():
+        return child_env(data_dir, None, "postgresql", recorded_postgres(state))
+    return child_env(data_dir, None)
+
+
 def set_user_password(data_dir: Path, email: str, password: str, timeout: float = 120) -> None:
     """Give a user of the local server a password they can log in with (Django's hasher, LS's rules)."""
-    env = child_env(data_dir, None)
+    env = _database_env(data_dir)
     try:
         done = subprocess.run(
             [sys.executable, "-c", _SET_PASSWORD], input=json.dumps({"email": email, "password": password}),

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from schemas import ToolkitError
+
 
 def register(app: typer.Typer) -> None:
     server_app = typer.Typer(help="Run a local Label Studio server.", no_args_is_help=True)
@@ -23,15 +25,37 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8080, help="Port to listen on; the start fails if it is taken."),
         data_dir: Path = typer.Option(None, help="Database and media directory (default: under ANNOTATE_HOME)."),
         timeout: float = typer.Option(240.0, help="Seconds to wait for /health (first start runs migrations)."),
+        database: str = typer.Option(
+            "sqlite", help="sqlite (a file in --data-dir) or postgresql (an existing database; recommended for "
+            "several annotators at once). The password only from ANNOTATE_PG_PASSWORD (or libpq's ~/.pgpass).",
+        ),
+        pg_host: str = typer.Option(None, help="PostgreSQL host or socket directory [env ANNOTATE_PG_HOST; 127.0.0.1]"),
+        pg_port: int = typer.Option(None, help="PostgreSQL port [env ANNOTATE_PG_PORT; 5432]"),
+        pg_db: str = typer.Option(None, help="PostgreSQL database, existing and empty at first [env ANNOTATE_PG_DB; "
+                                  "label_studio]"),
+        pg_user: str = typer.Option(None, help="PostgreSQL user [env ANNOTATE_PG_USER; postgres]"),
     ) -> None:
-        """Start Label Studio in the background (SQLite, signup by invite only, telemetry off)."""
+        """Start Label Studio in the background (SQLite or PostgreSQL, signup by invite only, telemetry off)."""
         from annotate import server
         from annotate.credentials import credentials_path, load_or_create_admin_credentials, redact
 
-        typer.echo(f"starting Label Studio {server.LABEL_STUDIO_VERSION} on {host}:{port} ...")
-        state = server.start(host=host, port=port, data_dir=data_dir, timeout=timeout)
+        if database not in server.DATABASES:
+            raise ToolkitError(f"--database {database!r} is not supported; use one of: {', '.join(server.DATABASES)}")
+        pg_given = [f"--pg-{n}" for n, v in (("host", pg_host), ("port", pg_port), ("db", pg_db), ("user", pg_user))
+                    if v is not None]
+        postgres = None
+        if database == "postgresql":
+            postgres = server.postgres_settings(host=pg_host, port=pg_port, name=pg_db, user=pg_user)
+        elif pg_given:
+            raise ToolkitError(f"{', '.join(pg_given)} only apply to PostgreSQL; add --database postgresql")
+        on = f" ({postgres.describe()})" if postgres is not None else ""
+        typer.echo(f"starting Label Studio {server.LABEL_STUDIO_VERSION} on {host}:{port}{on} ...")
+        state = server.start(
+            host=host, port=port, data_dir=data_dir, timeout=timeout, database=database, postgres=postgres
+        )
         creds = load_or_create_admin_credentials()
-        typer.echo(f"running at {state.url} (pid {state.pid}); data in {state.data_dir}; log {state.log_file}")
+        where = state.postgres.describe() if state.postgres is not None else f"data in {state.data_dir}"
+        typer.echo(f"running at {state.url} (pid {state.pid}); {where}; log {state.log_file}")
         typer.echo(
             f"admin {creds.email}, password {redact(creds.password)}, API token {redact(creds.token)} "
             f"(in full in {credentials_path()}, mode 0600)"
@@ -58,7 +82,8 @@ def register(app: typer.Typer) -> None:
             typer.echo("stopped")
             return
         state = status.state
-        typer.echo(f"running at {state.url} (pid {state.pid}), data in {state.data_dir}")
+        where = f"; {state.postgres.describe()}" if state.postgres is not None else ""
+        typer.echo(f"running at {state.url} (pid {state.pid}), data in {state.data_dir}{where}")
         if not status.healthy:
             typer.echo(f"but {state.url}/health does not answer; see {state.log_file}")
             return

@@ -56,7 +56,7 @@ def run(corpus: Path) -> str:
     lines += [
         "",
         "Not the same measurement as PolNeAR's: 4 training articles rather than the 1,008-article corpus "
-        f"(with 4 articles the interval is wide); tokens are `{report.tokeniser}` rather than CoreNLP's; "
+        f"(a bootstrap over 4 articles says little); tokens are `{report.tokeniser}` rather than CoreNLP's; "
         "a token touched by several spans takes the role listed last in "
         f"{' < '.join(report.role_priority)}; PolNeAR's attribution-wise agreement compares attributions, here the "
         "share of overlapping quotes whose source entities (slugs of the source text) agree.",

@@ -44,12 +44,15 @@ from exports.compare import (
     TOKEN_PATTERN,
     TYPE,
     Alignment,
+    Boundary,
     Layer,
+    Scheme,
     Tokens,
     Units,
     align,
     concat_ranges,
     extract_layers,
+    overlapping,
     tally,
 )
 from exports.metrics import (
@@ -180,16 +183,13 @@ def _evaluate(fn: Callable[[np.ndarray], np.ndarray], stats: Stats, chunk: int =
     return np.concatenate([fn(_dense(stats[i : i + chunk])) for i in range(0, stats.shape[0], chunk)] or [[]])
 
 
-def _span_sources(corpus: _Corpus, units: Units) -> list[_Source]:
+def _span_sources(corpus: _Corpus, units: Units, alignments: dict[Scheme, Alignment]) -> list[_Source]:
     """Pairwise F1, exact and overlap, over all labels and (typed) per label."""
     n_articles, n_names = len(corpus.article_ids), len(corpus.pair_names)
     sources = []
-    schemes = [(EXACT, "f1_exact"), (OVERLAP, "f1_overlap")]
-    if len(units.labels) > 1:
-        schemes += [(STRICT, "f1_exact"), (TYPE, "f1_overlap")]
-    for scheme, metric in schemes:
-        t = tally(units, corpus.pairs, align(units, corpus.pairs, boundary=scheme.boundary, typed=scheme.typed),
-                  scheme)
+    for scheme, alignment in alignments.items():
+        metric = "f1_exact" if scheme.boundary is Boundary.EXACT else "f1_overlap"
+        t = tally(units, corpus.pairs, alignment, scheme)
         for col, label in enumerate(t.labels):
             per_pair = np.column_stack([t.credit[:, col], t.n_left[:, col], t.n_right[:, col]])
             sources.append(_Source(
@@ -226,7 +226,7 @@ def _attribute_sources(corpus: _Corpus, units: Units, alignment: Alignment) -> l
         values = units.attributes[name]
         domain = {v: i for i, v in enumerate(sorted({v for v in values if v is not None}))}
         n_values = max(len(domain), 1)
-        code = np.array([domain.get(v, -1) if v is not None else -1 for v in values], dtype=np.int64)
+        code = np.array([domain.get(v, -1) for v in values], dtype=np.int64)  # -1: no value
 
         ok = (code >= 0) & unique_in_cluster
         by_article = nominal_stats(cluster[ok], code[ok], cluster_article[cluster[ok]], n_articles, n_values)
@@ -249,15 +249,13 @@ def _attribute_sources(corpus: _Corpus, units: Units, alignment: Alignment) -> l
                 fleiss_stats(cluster[chosen], code[chosen], cluster_article, n_articles, n_values),
                 None, attribute=name,
             ))
-    if "speaker" in units.attributes:
-        speaker = units.attributes["speaker"]
-        same = np.array([speaker[i] == speaker[j] for i, j in zip(alignment.left, alignment.right)], dtype=np.float64)
-        per_pair = np.column_stack([same, np.ones(len(same))])
-        sources.append(_Source(
-            "attribution_agreement", layer, _ratio, lambda s: s[:, 1],
-            _sum_rows(per_pair, corpus.pair_article[alignment.pair], n_articles),
-            _sum_rows(per_pair, pair_name, n_names),
-        ))
+        if name == "speaker":  # never None: "no speaker" is a value, and two of them agree
+            per_pair = np.column_stack([left == right, np.ones(len(left))]).astype(np.float64)
+            sources.append(_Source(
+                "attribution_agreement", layer, _ratio, lambda s: s[:, 1],
+                _sum_rows(per_pair, corpus.pair_article[alignment.pair], n_articles),
+                _sum_rows(per_pair, pair_name, n_names),
+            ))
     return sources
 
 
@@ -317,7 +315,7 @@ def _token_sources(corpus: _Corpus, units: dict[Layer, Units]) -> list[_Source]:
 
 def _figure(source: _Source, value: float, support: float, ci: tuple[float, float] | None = None) -> Figure:
     return Figure(metric=source.metric, layer=source.layer, label=source.label, attribute=source.attribute,
-                  value=None if not np.isfinite(value) else float(value), n=int(round(support)),
+                  value=None if not np.isfinite(value) else float(value), n=int(support + 0.5),
                   ci_low=ci[0] if ci else None, ci_high=ci[1] if ci else None)
 
 
@@ -326,14 +324,17 @@ def compute_agreement(docs: Sequence[AnnotatedDocument], *, resamples: int = 100
     """Agreement among the annotators of ``docs`` (any order; several annotators per article)."""
     corpus = _Corpus.of(docs)
     units = extract_layers(corpus.docs)
-    sources: list[_Source] = []
-    for layer in Layer:
-        sources += _span_sources(corpus, units[layer])
-    sources += _token_sources(corpus, units)
-    for layer in Layer:
+    span_sources: list[_Source] = []
+    attribute_sources: list[_Source] = []
+    for layer, layer_units in units.items():
+        candidates = overlapping(layer_units, corpus.pairs)
+        schemes = [EXACT, OVERLAP] + ([STRICT, TYPE] if len(layer_units.labels) > 1 else [])
+        alignments = {s: align(layer_units, corpus.pairs, boundary=s.boundary, typed=s.typed, candidates=candidates)
+                      for s in schemes}
+        span_sources += _span_sources(corpus, layer_units, alignments)
         if LAYER_ATTRIBUTES[layer]:
-            overlap = align(units[layer], corpus.pairs, boundary=OVERLAP.boundary, typed=False)
-            sources += _attribute_sources(corpus, units[layer], overlap)
+            attribute_sources += _attribute_sources(corpus, layer_units, alignments[OVERLAP])
+    sources = span_sources + _token_sources(corpus, units) + attribute_sources
 
     compared = corpus.compared
     weights = resample_weights(len(compared), resamples, seed) if len(compared) else None

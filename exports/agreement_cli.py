@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+if TYPE_CHECKING:
+    from schemas import AnnotatedDocument
 
-def read_documents(paths: list[Path]) -> list:
+
+def read_documents(paths: list[Path]) -> list[AnnotatedDocument]:
     """``AnnotatedDocument``s, one JSON object per line; a bad line is a ``ToolkitError`` naming file:line."""
     import json
 
@@ -28,7 +32,7 @@ def read_documents(paths: list[Path]) -> list:
                     f"{path}:{lineno}: invalid JSON ({e.msg}); one annotated document per line"
                 ) from None
             except ValidationError as e:
-                raise ToolkitError(f"{path}:{lineno}: {first_error(e)}") from None
+                raise ToolkitError(f"{path}:{lineno}: {first_error(e)}; fix the document or pull again") from None
     if not docs:
         raise ToolkitError(f"no annotated documents in {', '.join(map(str, paths))}; pass the JSONL of a pull")
     return docs

@@ -3,21 +3,22 @@
 Agreement (annotator vs annotator) and evaluation (gold vs prediction) compare two documents of
 the same article the same way, so both use this module:
 
-1. ``extract_units`` turns documents into a columnar table of the units of one ``Layer``; a unit
-   is one or more half-open segments (a quote is its content fragments) with a label;
+1. ``extract_layers`` (``extract_units`` for one layer) turns documents into columnar tables of
+   the units of each ``Layer``; a unit is one or more half-open segments (a quote is its content
+   fragments) with a label and attributes;
 2. ``align`` pairs the units of the two documents of each document pair ONE-TO-ONE: candidates
-   are unit pairs that overlap (``Boundary.OVERLAP``) or cover the same positions
-   (``Boundary.EXACT``), optionally only with equal labels, and the assignment maximises the total
-   overlap (``scipy.optimize.linear_sum_assignment``), with fixed tie-breakers so that neither the
-   solver nor the order of the documents decides;
+   (``overlapping``) are unit pairs that overlap (``Boundary.OVERLAP``) or cover the same
+   positions (``Boundary.EXACT``), optionally only with equal labels, and the assignment maximises
+   the total overlap (``scipy.optimize.linear_sum_assignment``), with fixed tie-breakers so that
+   neither the solver nor the order of the documents decides;
 3. ``tally`` counts, per document pair and label, the units on each side and the credit of the
    matched pairs; ``Score`` turns the counts into precision, recall and F1.
 
 A ``Scheme`` fixes boundary, typing and the credit of a non-exact match, so the SemEval-2013
 schemes (strict, exact, partial, type) and plain overlap are one code path with four settings.
 
-Everything runs on numpy arrays over all document pairs at once; Python loops only visit the
-rare groups of units where one unit overlaps several on the other side (there the assignment
+Everything runs on numpy arrays over all document pairs at once; a Python loop only visits the
+rare groups of units where several overlap several on the other side (there the assignment
 problem is real and goes to scipy). Positions are code points, or token indices after
 ``Units.in_tokens`` (``TOKEN_PATTERN`` tokens).
 """
@@ -177,17 +178,35 @@ class Tokens:
             doc_article[d] = a
         lengths = np.array([len(t) + 1 for t in texts], dtype=np.int64)
         char_base = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        starts, ends, counts = [], [], []
-        for base, text in zip(char_base.tolist(), texts):
-            spans = [m.span() for m in TOKEN_PATTERN.finditer(text)]
-            counts.append(len(spans))
-            flat = np.array(spans, dtype=np.int64).reshape(-1, 2) + base
-            starts.append(flat[:, 0])
-            ends.append(flat[:, 1])
-        token_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        empty = np.zeros(0, dtype=np.int64)
-        return cls(doc_article, char_base, token_offsets,
-                   np.concatenate(starts) if starts else empty, np.concatenate(ends) if ends else empty)
+        start, end = token_spans("\n".join(texts))
+        bounds = np.append(char_base, (char_base[-1] + lengths[-1]) if texts else 0)
+        token_offsets = np.searchsorted(start, bounds)
+        return cls(doc_article, char_base, token_offsets.astype(np.int64), start, end)
+
+
+_SPACE, _WORD, _OTHER = 0, 1, 2
+
+
+def token_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends of the ``TOKEN_PATTERN`` tokens of ``text``, as ``finditer`` would give them.
+
+    Written out because ``finditer`` makes a match object per token (about 1 s per million);
+    here each distinct code point is classified once by the pattern's own ``\\w`` and ``\\s``, and
+    the tokens are the runs of word characters and the single other characters, found with numpy.
+    """
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    table = np.zeros(0x110000, dtype=np.int8)  # kind of each code point; a table beats sorting 10^7 codes
+    table[codes] = 1
+    for c in np.flatnonzero(table).tolist():
+        table[c] = _WORD if re.match(r"\w", chr(c)) else _SPACE if re.match(r"\s", chr(c)) else _OTHER
+    kind = table[codes]
+    word = kind == _WORD
+    before = np.r_[False, word[:-1]]
+    after = np.r_[word[1:], False]
+    other = kind == _OTHER
+    start = np.flatnonzero(other | (word & ~before))
+    end = np.flatnonzero(other | (word & ~after)) + 1
+    return start.astype(np.int64), end.astype(np.int64)
 
 
 def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -333,25 +352,47 @@ class Alignment:
     exact: np.ndarray  # (M,) bool: same positions
 
 
-def _pair_segments(units: Units, docs: np.ndarray, seg_doc_offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Segment indices of each pair's document on one side, and the pair each belongs to."""
+def _pair_segments(docs: np.ndarray, seg_doc_offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the segments of each pair's document on one side, and the pair each belongs to."""
     counts = seg_doc_offsets[docs + 1] - seg_doc_offsets[docs]
     return concat_ranges(seg_doc_offsets[docs], counts), np.repeat(np.arange(len(docs)), counts)
 
 
-def _candidates(units: Units, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every (pair, left unit, right unit, overlap) with overlap > 0, by a sorted sweep over segments."""
-    seg_doc_offsets = np.searchsorted(units.doc[units.seg_unit], np.arange(units.n_docs + 1))
-    left_seg, left_pair = _pair_segments(units, pairs[:, 0], seg_doc_offsets)
-    right_seg, right_pair = _pair_segments(units, pairs[:, 1], seg_doc_offsets)
+@dataclass(frozen=True)
+class Candidates:
+    """Unit pairs with positions in common, per document pair: what ``align`` chooses from.
+
+    Computed once, they serve every scheme (``align(..., candidates=...)``).
+    """
+
+    pair: np.ndarray  # (C,) index into the document pairs
+    left: np.ndarray  # (C,) unit of the pair's first document
+    right: np.ndarray  # (C,) unit of its second
+    overlap: np.ndarray  # (C,) positions in common, > 0
+
+
+def overlapping(units: Units, pairs: np.ndarray) -> Candidates:
+    """Every unit pair of each document pair that shares a position, by a sorted sweep over segments."""
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     empty = np.zeros(0, dtype=np.int64)
-    if len(left_seg) == 0 or len(right_seg) == 0:
-        return empty, empty, empty, empty
+    if len(units.seg_unit) == 0:
+        return Candidates(empty, empty, empty, empty)
     stride = int(units.seg_end.max()) + 2
+    seg_doc = units.doc[units.seg_unit]
+    # Segments in (document, start) order; a pair's sides are then sorted by start, so the keys below
+    # rise and searchsorted walks forward instead of jumping around memory.
+    by_start = np.argsort(seg_doc * stride + units.seg_start, kind="stable")
+    seg_doc_offsets = np.searchsorted(seg_doc[by_start], np.arange(units.n_docs + 1))
+    left_seg, left_pair = _pair_segments(pairs[:, 0], seg_doc_offsets)
+    right_seg, right_pair = _pair_segments(pairs[:, 1], seg_doc_offsets)
+    if len(left_seg) == 0 or len(right_seg) == 0:
+        return Candidates(empty, empty, empty, empty)
+    left_seg, right_seg = by_start[left_seg], by_start[right_seg]
     right_key = right_pair * stride + units.seg_start[right_seg]
-    order = np.argsort(right_key, kind="stable")
-    right_seg, right_key = right_seg[order], right_key[order]
-    longest = int((units.seg_end[right_seg] - units.seg_start[right_seg]).max())
+    if len(right_key) > 1 and (np.diff(right_key) < 0).any():  # pairs not in ascending order
+        order = np.argsort(right_key, kind="stable")
+        right_seg, right_key = right_seg[order], right_key[order]
+    longest = int((units.seg_end - units.seg_start).max())
     ls, le = units.seg_start[left_seg], units.seg_end[left_seg]
     # Right segments that can overlap [ls, le) start in (ls - longest, le).
     lo = np.searchsorted(right_key, left_pair * stride + np.maximum(ls - longest + 1, 0), side="left")
@@ -368,7 +409,7 @@ def _candidates(units: Units, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     local, most = units.local_index()
     key = (pair * most + local[lu]) * most + local[ru]
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    return pair[first], lu[first], ru[first], np.bincount(inverse, weights=overlap).astype(np.int64)
+    return Candidates(pair[first], lu[first], ru[first], np.bincount(inverse, weights=overlap).astype(np.int64))
 
 
 _FLOAT_EXACT = 2**53  # integers up to here are exact in float64, so the solver sees every tie-breaker
@@ -395,8 +436,9 @@ def _one_to_one(left_node: np.ndarray, right_node: np.ndarray, overlap: np.ndarr
     """Mask of the edges of the one-to-one assignment with the largest total overlap.
 
     Among equal totals: more matches, then the ``tie_breakers`` (E, k) columns, larger first.
-    Edges whose ends touch no other edge are taken as they are; the rest is solved per connected
-    component, where the assignment is a real choice.
+    Edges whose ends touch no other edge are taken as they are and stars keep their best edge,
+    all at once; only the rest is solved per connected component, where the assignment is a real
+    choice.
     """
     chosen = np.zeros(len(left_node), dtype=bool)
     if len(left_node) == 0:
@@ -406,7 +448,18 @@ def _one_to_one(left_node: np.ndarray, right_node: np.ndarray, overlap: np.ndarr
     right_degree = np.bincount(right_node, minlength=n_right)
     alone = (left_degree[left_node] == 1) & (right_degree[right_node] == 1)
     chosen[alone] = True
-    rest = np.flatnonzero(~alone)
+    # A star (one node whose edges all end in nodes without another edge) can keep one edge: its best.
+    right_leaf, left_leaf = right_degree[right_node] == 1, left_degree[left_node] == 1
+    left_star = np.bincount(left_node, weights=~right_leaf, minlength=n_left)[left_node] == 0
+    right_star = np.bincount(right_node, weights=~left_leaf, minlength=n_right)[right_node] == 0
+    for star, centre in ((~alone & left_star, left_node), (~alone & right_star & ~left_star, right_node)):
+        edges = np.flatnonzero(star)
+        if len(edges) == 0:
+            continue
+        order = np.lexsort([*tie_breakers[edges].T[::-1], overlap[edges], centre[edges]])
+        centres = centre[edges][order]
+        chosen[edges[order[np.r_[centres[1:] != centres[:-1], True]]]] = True
+    rest = np.flatnonzero(~alone & ~left_star & ~right_star)
     if len(rest) == 0:
         return chosen
     graph = coo_matrix((np.ones(len(rest)), (left_node[rest], n_left + right_node[rest])),
@@ -448,16 +501,18 @@ def _signatures(units: Units, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     return (mixed ^ (mixed >> np.uint64(29))) * np.uint64(0x27D4EB2F165667C5)
 
 
-def align(units: Units, pairs: np.ndarray, *, boundary: Boundary, typed: bool) -> Alignment:
+def align(units: Units, pairs: np.ndarray, *, boundary: Boundary, typed: bool,
+          candidates: Candidates | None = None) -> Alignment:
     """Align the units of ``pairs[p, 0]`` with those of ``pairs[p, 1]`` for every document pair p.
 
     Maximises the total overlap; among equal totals it prefers more matches, then boundaries
     closer together, then equal labels, then a pseudo-random choice computed from the two units
     themselves. So the result depends neither on the solver's tie-breaking nor on which
-    document is left or right, nor on the order of the documents.
+    document is left or right, nor on the order of the documents. ``candidates`` (from
+    ``overlapping`` with the same units and pairs) saves the sweep when aligning several ways.
     """
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    pair, lu, ru, overlap = _candidates(units, pairs)
+    c = candidates if candidates is not None else overlapping(units, pairs)
+    pair, lu, ru, overlap = c.pair, c.left, c.right, c.overlap
     sizes = units.sizes()
     exact = (overlap == sizes[lu]) & (overlap == sizes[ru])
     same_label = units.label[lu] == units.label[ru]
@@ -540,6 +595,7 @@ class Tally:
 
 
 def tally(units: Units, pairs: np.ndarray, alignment: Alignment, scheme: Scheme) -> Tally:
+    """Units on each side and credit of ``alignment``'s matches under ``scheme``, per document pair and label."""
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     labels = units.labels if scheme.typed else ("all",)
     n_labels = len(labels)

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import typer
 
+# Defaults live in exports.pull (RetryPolicy, DEFAULT_BATCH_SIZE); repeated here so --help stays fast.
+_BATCH, _RETRIES, _FIRST_WAIT, _RETRY_FOR, _TIMEOUT = 500, 5, 1.0, 120.0, 300.0
+
 
 def register(app: typer.Typer) -> None:
     @app.command("pull")
@@ -18,10 +21,21 @@ def register(app: typer.Typer) -> None:
                                                      "(default: the pulls directory in the state directory)."),
         articles: list[Path] = typer.Option(None, "--articles", help="Also check task texts against these "
                                             "articles (seeds dir, .txt dir or JSONL; repeatable)."),
+        batch_size: int = typer.Option(_BATCH, "--batch-size", min=0, help="Tasks per export request "
+                                       "(0: the whole project in one request, which large projects can time out)."),
+        retries: int = typer.Option(_RETRIES, "--retries", min=0,
+                                    help="Retries of each request when the server is down or slow."),
+        retry_wait: float = typer.Option(_FIRST_WAIT, "--retry-wait", min=0,
+                                         help="Seconds before the first retry; doubled after each."),
+        retry_for: float = typer.Option(_RETRY_FOR, "--retry-for", min=0,
+                                        help="No retry starts later than this many seconds after a request first "
+                                             "failed."),
+        timeout: float = typer.Option(_TIMEOUT, "--timeout", min=1,
+                                      help="Seconds a request may stay silent before it counts as failed."),
     ) -> None:
         """Save the project's full JSON export unchanged and convert it: one document per article per annotator."""
         from annotate.articles import load_articles
-        from exports.pull import pull_from_file, pull_from_server, summary
+        from exports.pull import RetryPolicy, pull_from_file, pull_from_server, summary
         from schemas import ToolkitError
 
         if project is not None and from_file is not None:
@@ -30,5 +44,6 @@ def register(app: typer.Typer) -> None:
         if from_file is not None:
             result = pull_from_file(from_file, out=out, articles_by_id=by_id)
         else:
-            result = pull_from_server(project, out=out, articles_by_id=by_id)
+            policy = RetryPolicy(retries=retries, first_wait=retry_wait, retry_for=retry_for, timeout=timeout)
+            result = pull_from_server(project, out=out, articles_by_id=by_id, batch_size=batch_size, retry=policy)
         typer.echo(summary(result))

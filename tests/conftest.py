@@ -11,6 +11,9 @@ Use them from any test module::
 migrations: allow 20-70 s), on a free loopback port, with a temporary data directory and a
 temporary ``ANNOTATE_HOME`` for the whole session. It is stopped at the end of the session,
 also when tests fail; and the server is told to die with the test process if that is killed.
+
+Its database is SQLite unless ``ANNOTATE_TEST_DATABASE=postgresql``: then a throwaway PostgreSQL
+cluster (``annotate.postgres``, Debian's binaries) is started for the session and removed after it.
 """
 
 from __future__ import annotations
@@ -24,9 +27,19 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from annotate import server
+from annotate import postgres, server
 from annotate.client import ENV_TOKEN, ENV_URL, Connection, ProjectInfo, StudioClient
 from annotate.credentials import load_admin_credentials
+
+TEST_DATABASE_ENV = "ANNOTATE_TEST_DATABASE"
+
+
+def session_database() -> server.Database:
+    """The session server's database, from ``ANNOTATE_TEST_DATABASE`` (default sqlite)."""
+    value = os.environ.get(TEST_DATABASE_ENV, "").strip().lower() or "sqlite"
+    if value not in server.DATABASES:
+        raise pytest.UsageError(f"{TEST_DATABASE_ENV}={value!r}: use one of {', '.join(server.DATABASES)}")
+    return value  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -64,9 +77,16 @@ def ls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]
     patch.setenv("ANNOTATE_HOME", str(home))
     patch.delenv(ENV_URL, raising=False)
     patch.delenv(ENV_TOKEN, raising=False)
-    state = None
+    state = cluster = None
     try:
-        state = server.start(port=free_port(), data_dir=home / "label-studio-data", die_with_parent=True)
+        database = session_database()
+        if database == "postgresql":
+            # Asked for explicitly: missing binaries are an error here, not a skip.
+            cluster = postgres.start_cluster(fsync=False)
+        state = server.start(
+            port=free_port(), data_dir=home / "label-studio-data", die_with_parent=True, database=database,
+            postgres=cluster.settings if cluster is not None else None,
+        )
         creds = load_admin_credentials()
         assert creds is not None
         yield LocalServer(
@@ -78,6 +98,8 @@ def ls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]
         os.environ["ANNOTATE_HOME"] = str(home)
         if state is not None:
             server.stop(state=state)
+        if cluster is not None:
+            postgres.stop_cluster(cluster)
         patch.undo()
 
 

@@ -26,6 +26,7 @@ from exports.compare import (
     concat_ranges,
     extract_layers,
     extract_units,
+    token_spans,
 )
 from schemas import AnnotatedDocument, Article, Claim, Entity, Mention, Provenance, Quote, Span, ToolkitError
 
@@ -168,6 +169,13 @@ def test_tokens_are_the_pattern_tokens_of_each_article():
     bases = tokens.char_base[1]
     words = [other.text[s - bases : e - bases] for s, e in zip(tokens.start[t[1] : t[2]], tokens.end[t[1] : t[2]])]
     assert words == ["Putin", "'", "s", "troops", ",", "he", "said", "."]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters() | st.characters(categories=["Cs"]), max_size=60))  # lone surrogates too
+def test_token_spans_are_the_token_pattern_matches(text):
+    starts, ends = token_spans(text)
+    assert list(zip(starts.tolist(), ends.tolist())) == [m.span() for m in TOKEN_PATTERN.finditer(text)]
 
 
 def test_compare_rejects_documents_of_different_articles():

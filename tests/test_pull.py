@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 import os
+import re
 import secrets
+import signal
+import sqlite3
 import subprocess
 import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import LocalServer, free_port
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import SecretStr
 
-from annotate.articles import load_manifest_dir
-from annotate.paths import SEEDS_DIR
+from annotate import server
+from annotate.articles import load_manifest_dir, load_targets
+from annotate.client import Connection, StudioClient
+from annotate.credentials import read_private_json, write_private_json
+from annotate.paths import SEED_TARGETS, SEEDS_DIR
 from exports import pull as pull_module
+from exports import pull_cli
 from exports.labelstudio import document_to_results, entity_id_for, parse_export, results_to_document, stance_id_for
-from exports.pull import latest_pull_docs, pull_from_file, pull_from_server
+from exports.pull import DEFAULT_BATCH_SIZE, RetryPolicy, latest_pull_docs, pull_from_file, pull_from_server
 from schemas import (
     AnnotatedDocument,
     Article,
@@ -29,6 +47,7 @@ from schemas import (
     Stance,
     ToolkitError,
 )
+from schemas.labeling_config import generate_labeling_config
 
 ANNOTATE = Path(sys.executable).parent / "annotate"
 SEED = load_manifest_dir(SEEDS_DIR)[1]
@@ -203,8 +222,11 @@ def test_latest_pull_docs_ignores_an_incomplete_pull(home, export_file, monkeypa
 
 
 def test_server_pull_keeps_the_raw_export_when_it_cannot_be_converted(home, monkeypatch):
-    # Fault injection: a real server does not send truncated JSON on demand.
-    monkeypatch.setattr(pull_module, "fetch_export", lambda client, project_id: b'[{"id": 1, "data"')
+    # Fault injection: a real server does not send broken JSON on demand.
+    def broken_download(client, project_id, dest, **options):
+        dest.write(b'[{"id": 1, "data"')  # None: the whole file is one piece
+
+    monkeypatch.setattr(pull_module, "download_export", broken_download)
 
     class Client:
         url = "http://127.0.0.1:1"
@@ -239,6 +261,128 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path, export_file):
     done = run_cli("pull", "--from", str(bad), env=env)
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0
     assert "list.json: top level is a JSON dict, not a list of tasks" in done.stderr
+
+
+def test_cli_defaults_are_the_library_defaults():
+    # pull_cli repeats them so `annotate --help` need not import the pull machinery.
+    policy = RetryPolicy()
+    assert (pull_cli._BATCH, pull_cli._RETRIES, pull_cli._FIRST_WAIT, pull_cli._RETRY_FOR, pull_cli._TIMEOUT) == (
+        DEFAULT_BATCH_SIZE, policy.retries, policy.first_wait, policy.retry_for, policy.timeout)
+
+
+# ---------------------------------------------------------------- an export in pieces
+
+
+def tasks_with_duplicates() -> list[dict]:
+    """ui_export()'s tasks, the same articles once more in other tasks (later and earlier annotations by the
+    same annotators: superseding across pieces), a lead time the converter drops (a repair), a broken task."""
+    tasks = json.loads(ui_export())
+    later = annotation(31, 1, seed_document("x", False), updated_at="2025-09-07T10:00:00.000000Z", lead_time=-1.0)
+    earlier = annotation(41, 2, odd_document("x"), updated_at="2025-09-01T10:00:00.000000Z", lead_time=-1.0)
+    return [*tasks, task(3, SEED, [later]), task(4, ODD, [earlier]), {"id": 5, "data": "not a dict"}]
+
+
+def merged(pieces: list[list[dict]]) -> tuple[pull_module.ExportConversion, bytes]:
+    docs = io.BytesIO()
+    with tempfile.TemporaryFile() as spool:
+        merge = pull_module._Merge(spool)
+        for piece in pieces:
+            merge.add(parse_export(json.dumps(piece, ensure_ascii=False).encode("utf-8")))
+        merge.write_documents(docs)
+    return merge.total, docs.getvalue()
+
+
+def as_lines(conversion: pull_module.ExportConversion) -> bytes:
+    return "".join(d.model_dump_json() + "\n" for d in conversion.documents).encode("utf-8")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(order=st.permutations(range(5)), cuts=st.lists(st.integers(0, 5), max_size=4))
+def test_converting_in_pieces_equals_converting_the_whole_export(order, cuts):
+    tasks = [tasks_with_duplicates()[i] for i in order]
+    whole = parse_export(json.dumps(tasks).encode("utf-8"))
+    bounds = [0, *sorted(cuts), len(tasks)]
+    total, docs = merged([tasks[a:b] for a, b in itertools.pairwise(bounds)])
+    assert docs == as_lines(whole)
+    assert (total.tasks, total.annotations, total.skipped, total.projects) == (
+        whole.tasks, whole.annotations, whole.skipped, whole.projects)
+    assert sorted(r.model_dump_json() for r in total.repairs) == sorted(r.model_dump_json() for r in whole.repairs)
+    assert sorted(r.model_dump_json() for r in total.rejections) == sorted(
+        r.model_dump_json() for r in whole.rejections)
+
+
+def test_the_duplicates_really_exercise_superseding_and_repairs():
+    # Guards the property test above against a fixture that no longer tests anything.
+    whole = parse_export(json.dumps(tasks_with_duplicates()).encode("utf-8"))
+    assert whole.skipped.superseded == 2 and len(whole.documents) == 3
+    assert [r.annotation_id for r in whole.repairs] == [31]  # the winner's; the loser's (41) is dropped
+    assert {r.annotation_id for r in whole.rejections if "superseded" in r.message} == {11, 41}
+    total, _ = merged([tasks_with_duplicates()[:3], tasks_with_duplicates()[3:]])
+    assert total.skipped.superseded == 2 and [r.annotation_id for r in total.repairs] == [31]
+
+
+def encoded_like_label_studio(tasks: list) -> bytes:
+    # data_export/mixins.py export_to_file: JSONEncoder(ensure_ascii=False).iterencode over the task list.
+    return "".join(json.JSONEncoder(ensure_ascii=False).iterencode(tasks)).encode("utf-8")
+
+
+@given(tasks=st.lists(st.dictionaries(st.sampled_from(["id", "data", "ü"]), st.integers() | st.text()), max_size=5),
+       cuts=st.lists(st.integers(0, 400), max_size=6))
+def test_a_streamed_piece_loses_only_its_brackets(tasks, cuts):
+    raw = encoded_like_label_studio(tasks)
+    bounds = [0, *sorted(c for c in cuts if c < len(raw)), len(raw)]
+    dest = io.BytesIO(b"kept")
+    dest.seek(0, io.SEEK_END)
+    pull_module._copy_list_inside((raw[a:b] for a, b in itertools.pairwise(bounds)), dest)
+    assert dest.getvalue() == b"kept" + raw[1:-1]
+
+
+def test_a_piece_cut_short_or_not_a_list_is_refused():
+    with pytest.raises(pull_module._Incomplete, match=r"cut short \(17 bytes, no closing bracket\)"):
+        pull_module._copy_list_inside([b'[{"id": 1}, ', b'{"id"'], io.BytesIO())
+    with pytest.raises(pull_module._Incomplete, match="empty export"):
+        pull_module._copy_list_inside([b""], io.BytesIO())
+    with pytest.raises(ToolkitError, match=r"starts with b'\{\"tasks\": \[\]\}', not a JSON list"):
+        pull_module._copy_list_inside([b'{"tasks": []}'], io.BytesIO())
+
+
+# ---------------------------------------------------------------- retries, without any server
+
+
+def nobody_listening() -> StudioClient:
+    from label_studio_sdk import LabelStudio
+
+    token = "t" * 40
+    return StudioClient(LabelStudio(base_url=f"http://127.0.0.1:{free_port()}", api_key=token), token)
+
+
+def test_retries_are_bounded_by_count_with_doubling_waits(tmp_path):
+    lines: list[str] = []
+    policy = RetryPolicy(retries=3, first_wait=0.05, retry_for=60, timeout=5)
+    with pytest.raises(ToolkitError, match=r"^cannot reach Label Studio at http://127\.0\.0\.1:\d+ while reading "
+                                           r"project 7 .*gave up after 4 attempts in 0 s.*nothing was "
+                                           r"written\)$"):
+        pull_from_server(7, client=nobody_listening(), out=tmp_path / "out", retry=policy, say=lines.append)
+    assert [re.search(r"retry (\d)/3 in ([\d.]+) s$", line).groups() for line in lines] == [
+        ("1", "0.1"), ("2", "0.1"), ("3", "0.2")]  # 0.05, 0.1, 0.2 rounded to one decimal
+    assert all("ConnectError" in line and "\n" not in line for line in lines)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_retries_are_bounded_by_time(tmp_path):
+    # Waits 0.2 and 0.4 fit in 1 s; the next (0.8) would end after it: three attempts.
+    lines: list[str] = []
+    policy = RetryPolicy(retries=100, first_wait=0.2, retry_for=1.0, timeout=5)
+    with pytest.raises(ToolkitError, match=r"gave up after 3 attempts"):
+        pull_from_server(7, client=nobody_listening(), out=tmp_path, retry=policy, say=lines.append)
+    assert len(lines) == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_retry_policy_rejects_nonsense():
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        RetryPolicy(retries=-1)
+    with pytest.raises(ValueError, match="greater than 0"):
+        RetryPolicy(timeout=0)
 
 
 # ---------------------------------------------------------------- against a real Label Studio
@@ -296,3 +440,255 @@ def test_canonical_documents_used_here_round_trip():
     for doc in (seed_document("x", True), odd_document("x")):
         back = results_to_document(doc.article, document_to_results(doc), doc.provenance).document
         assert back.model_dump() == doc.model_dump()
+
+
+@pytest.mark.server
+def test_a_refusal_is_not_retried(ls_client, tmp_path):
+    lines: list[str] = []
+    with pytest.raises(ToolkitError, match=r"not found at .* while reading project 999999 \(404\)"):
+        pull_from_server(999_999, client=ls_client, out=tmp_path, say=lines.append)
+    assert lines == [] and list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- a server of our own, to stop, freeze and kill
+
+SEED_EXPORT = json.loads((SEEDS_DIR / "annotations" / "seed-annotations.export.json").read_bytes())
+
+
+def annotated_tasks(count: int, user_ids: list[int], first: int = 0) -> list[dict]:
+    """Tasks to import with their annotations: the seed articles' texts under new article ids, each with the
+    two annotations recorded for the seeds (~52 kB a task), as ``user_ids``."""
+    tasks = []
+    for n in range(first, first + count):
+        seed = SEED_EXPORT[n % len(SEED_EXPORT)]
+        annotations = [{"result": a["result"], "completed_by": user, "lead_time": 10.0}
+                       for a, user in zip(seed["annotations"], user_ids)]
+        tasks.append({"data": {**seed["data"], "article_id": f"pulled-{n:06d}"}, "annotations": annotations})
+    return tasks
+
+
+@contextmanager
+def annotate_home(home: Path) -> Iterator[None]:
+    # server.start/stop record the server in ANNOTATE_HOME: ours, not the session's.
+    before = os.environ["ANNOTATE_HOME"]
+    os.environ["ANNOTATE_HOME"] = str(home)
+    try:
+        yield
+    finally:
+        os.environ["ANNOTATE_HOME"] = before
+
+
+@dataclass(frozen=True)
+class Pulled:
+    export: bytes
+    docs: bytes
+
+
+@dataclass
+class OwnServer:
+    home: Path
+    data: Path
+    port: int
+    state: server.ServerState | None = None
+    client: StudioClient | None = None
+    small: int = 0  # project ids
+    large: int = 0
+    reference: dict[int, Pulled] = field(default_factory=dict)  # undisturbed pulls, to compare with
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with annotate_home(self.home):
+            self.state = server.start(port=self.port, data_dir=self.data, die_with_parent=True)
+
+    def stop(self) -> None:
+        if self.state is not None:
+            with annotate_home(self.home):
+                server.stop(state=self.state, grace=10)
+
+    def running(self) -> bool:
+        return self.state is not None and server.is_label_studio(self.state.pid)
+
+
+@pytest.fixture(scope="module")
+def own(ls_server: LocalServer, tmp_path_factory) -> Iterator[OwnServer]:
+    """A second Label Studio on a copy of the session's database (no migrations, same admin), with a small
+    project (40 tasks) and a large one (300 tasks, 15 MB of export: more than loopback buffers hold)."""
+    base = tmp_path_factory.mktemp("pull-own-server")
+    (base / "home").mkdir()
+    write_private_json(base / "home" / "credentials.json", read_private_json(ls_server.home / "credentials.json"))
+    (base / "data").mkdir()
+    source = sqlite3.connect(ls_server.state.data_dir / "label_studio.sqlite3")
+    with sqlite3.connect(base / "data" / "label_studio.sqlite3") as target:
+        source.backup(target)
+    source.close()
+    own = OwnServer(home=base / "home", data=base / "data", port=free_port())
+    own.start()
+    try:
+        own.client = StudioClient.open(Connection(url=own.url, token=SecretStr(ls_server.token), source="test"))
+        users = [own.client.create_user(f"pull-{secrets.token_hex(4)}@example.com", f"pull{secrets.token_hex(4)}")
+                 for _ in range(2)]
+        config = generate_labeling_config(load_targets(SEED_TARGETS))
+        for name, count in (("small", 40), ("large", 300)):
+            project = own.client.create_project(f"pull faults {name} {secrets.token_hex(3)}", config, 2)
+            own.client.import_tasks(project.id, annotated_tasks(count, [u.id for u in users]))
+            setattr(own, name, project.id)
+            result = pull_from_server(project.id, client=own.client, out=base / "reference" / name, batch_size=100)
+            assert result.report.tasks == count and result.report.rejections == []
+            own.reference[project.id] = Pulled(result.export_path.read_bytes(), result.docs_path.read_bytes())
+        yield own
+    finally:
+        if own.state is not None:
+            with suppress(ProcessLookupError):  # never leave a frozen server behind
+                os.killpg(own.state.pid, signal.SIGCONT)
+        own.stop()
+
+
+@pytest.fixture
+def running(own: OwnServer) -> OwnServer:
+    """``own``, started again if an earlier test left it stopped."""
+    if not own.running():
+        own.start()
+    return own
+
+
+def left_on_server(own: OwnServer, project_id: int) -> list[str]:
+    """Views and export snapshots a pull made and did not delete."""
+    sdk = own.client.sdk
+    return ([f"export {e.id}" for e in sdk.projects.exports.list(project_id) if (e.title or "").startswith(
+        "annotate pull")] + [f"view {v.id}" for v in sdk.views.list(project=project_id)
+                             if isinstance(v.data, dict) and str(v.data.get("title", "")).startswith("annotate pull")])
+
+
+def assert_same_pull(result, expected: Pulled, out: Path) -> None:
+    assert result.export_path.read_bytes() == expected.export
+    assert result.docs_path.read_bytes() == expected.docs
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        p.name for p in (result.export_path, result.docs_path, result.report_path))  # no temporary file left
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_server_stopped_retries_then_one_clear_error_and_no_files(running, tmp_path):
+    own = running
+    own.stop()
+    lines: list[str] = []
+    policy = RetryPolicy(retries=2, first_wait=0.2, retry_for=30, timeout=10)
+    with pytest.raises(ToolkitError, match=rf"^cannot reach Label Studio at {own.url} while reading project "
+                                           r"\d+ .*annotate server start.*gave up after 3 attempts"):
+        pull_from_server(own.small, client=own.client, out=tmp_path / "out", retry=policy, say=lines.append)
+    assert [line.rsplit("; ", 1)[1] for line in lines] == ["retry 1/2 in 0.2 s", "retry 2/2 in 0.4 s"]
+    assert list((tmp_path / "out").iterdir()) == []
+
+    # The CLI, finding the server in the environment: the connection is retried too; one line per retry.
+    env = {"ANNOTATE_HOME": str(tmp_path / "cli"), "ANNOTATE_LS_URL": own.url,
+           "ANNOTATE_LS_TOKEN": own.client._token}
+    done = run_cli("pull", "--project", str(own.small), "--retries", "1", "--retry-wait", "0.1", env=env)
+    assert done.returncode == 2, done.stdout
+    retry, error = done.stderr.strip().split("\n")
+    assert retry.startswith(f"pull: Label Studio at {own.url} failed while connecting") and retry.endswith(
+        "retry 1/1 in 0.1 s")
+    assert error.startswith(f"error: cannot reach Label Studio at {own.url}") and "gave up after 2 attempts" in error
+    assert not (tmp_path / "cli" / "pulls").exists() or list((tmp_path / "cli" / "pulls").iterdir()) == []
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_server_restarted_during_the_retries_and_the_pull_succeeds(running, tmp_path):
+    own = running
+    own.stop()
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        if len(lines) == 1:
+            own.start()  # comes back while the pull waits to retry
+
+    policy = RetryPolicy(retries=3, first_wait=0.5, retry_for=600, timeout=60)
+    result = pull_from_server(own.small, client=own.client, out=tmp_path, batch_size=15, retry=policy, say=say)
+    # Refused, or reset on a connection kept alive from before the stop: both mean "down".
+    assert len(lines) == 1 and re.search(r"\((ConnectError|ReadError|RemoteProtocolError): ", lines[0]), lines
+    assert_same_pull(result, own.reference[own.small], tmp_path)
+    assert left_on_server(own, own.small) == []
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_a_frozen_server_times_out_and_is_retried_until_it_answers(running, tmp_path):
+    # SIGSTOP is a real slow server: connections are accepted by the kernel, nothing answers.
+    own = running
+    pid = own.state.pid
+    os.killpg(pid, signal.SIGSTOP)
+    thaw = threading.Timer(6.0, os.killpg, (pid, signal.SIGCONT))
+    thaw.start()
+    lines: list[str] = []
+    try:
+        policy = RetryPolicy(retries=6, first_wait=0.5, retry_for=120, timeout=4)
+        result = pull_from_server(own.small, client=own.client, out=tmp_path, batch_size=15, retry=policy,
+                                  say=lines.append)
+    finally:
+        thaw.cancel()
+        os.killpg(pid, signal.SIGCONT)
+    assert lines and "ReadTimeout" in lines[0] and "while reading project" in lines[0]
+    assert_same_pull(result, own.reference[own.small], tmp_path)
+
+
+# How a download that dies shows. The snapshot download has no Content-Length (seen: the body just ends when
+# the server dies), so httpx often reports nothing and only the missing closing bracket tells.
+CUT_SHORT = r"\((RemoteProtocolError: .*|ReadError: .*|sent an export cut short \(\d+ bytes, no closing bracket\))"
+
+
+def kill_after_the_first_chunk(own: OwnServer, monkeypatch) -> list[bool]:
+    """The download's first chunk arrives, then the server dies (a real death; the patch only times it)."""
+    copy, killed = pull_module._copy_list_inside, []
+
+    def dying(chunks, dest):
+        def first_then_death():
+            iterator = iter(chunks)
+            yield next(iterator)
+            if not killed:
+                killed.append(True)
+                own.stop()
+            yield from iterator
+
+        copy(first_then_death(), dest)
+
+    monkeypatch.setattr(pull_module, "_copy_list_inside", dying)
+    return killed
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_a_download_that_dies_mid_stream_is_retried_from_a_clean_start(running, monkeypatch, tmp_path):
+    own = running
+    killed = kill_after_the_first_chunk(own, monkeypatch)
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        if len(lines) == 1:
+            own.start()
+
+    policy = RetryPolicy(retries=3, first_wait=0.5, retry_for=600, timeout=120)
+    result = pull_from_server(own.large, client=own.client, out=tmp_path, batch_size=0, retry=policy, say=say)
+    assert killed and len(lines) == 1
+    assert re.search(CUT_SHORT + r"\); retry 1/3", lines[0]), lines[0]
+    assert_same_pull(result, own.reference[own.large], tmp_path)  # nothing of the broken attempt remains
+    assert left_on_server(own, own.large) == []
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_a_download_that_dies_for_good_leaves_no_files(running, monkeypatch, tmp_path):
+    own = running
+    kill_after_the_first_chunk(own, monkeypatch)
+    lines: list[str] = []
+    policy = RetryPolicy(retries=1, first_wait=0.1, retry_for=60, timeout=60)
+    with pytest.raises(ToolkitError, match=rf"cannot reach Label Studio at {own.url} while exporting project "
+                                           r"\d+ .*gave up after 2 attempts.*nothing was written"):
+        pull_from_server(own.large, client=own.client, out=tmp_path / "out", batch_size=0, retry=policy,
+                         say=lines.append)
+    assert len(lines) == 1 and re.search(CUT_SHORT, lines[0]), lines
+    assert list((tmp_path / "out").iterdir()) == []
