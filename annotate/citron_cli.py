@@ -22,7 +22,9 @@ def register(app: typer.Typer) -> None:
         from annotate.importers.citron import documents_to_citron, write_citron
 
         warnings: list[str] = []
-        objects = documents_to_citron(read_documents(docs), warnings=warnings)
+        from annotate.documents import read_documents
+
+        objects = documents_to_citron(read_documents([docs]), warnings=warnings)
         written = write_citron(objects, out)
         for warning in warnings:
             typer.echo(f"warning: {warning}", err=True)
@@ -53,26 +55,3 @@ def register_import(import_app: typer.Typer) -> None:
                    f"{len(result.warnings)} warning(s)")
 
 
-def read_documents(path: Path) -> list:
-    """``AnnotatedDocument``s from a JSONL; a bad line is a ``ToolkitError`` naming file:line."""
-    import json
-
-    from pydantic import ValidationError
-
-    from annotate.articles import first_error, read_text
-    from schemas import AnnotatedDocument, ToolkitError
-
-    docs = []
-    # Split on "\n" only: JSON writers leave U+2028 and U+0085 raw, and str.splitlines splits there.
-    for lineno, line in enumerate(read_text(path).split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            docs.append(AnnotatedDocument.model_validate(json.loads(line)))
-        except json.JSONDecodeError as e:
-            raise ToolkitError(f"{path}:{lineno}: invalid JSON ({e.msg}); one annotated document per line") from None
-        except ValidationError as e:
-            raise ToolkitError(f"{path}:{lineno}: {first_error(e)}") from None
-    if not docs:
-        raise ToolkitError(f"{path}: no annotated documents; give a JSONL with one document per line")
-    return docs

@@ -25,22 +25,25 @@ app = typer.Typer(
 
 @app.callback()
 def _root() -> None:
-    """Keeps ``annotate`` a group of subcommands even while it has only one."""
+    """Keeps ``annotate`` a group of subcommands."""
 
 
 # One module per feature; each defines ``register(app)``. Keep heavy imports inside commands.
+# Listed in the order of the workflow, which is the order `annotate --help` shows.
 COMMAND_MODULES = [
-    "annotate.schema_cli",
-    "annotate.recordings_cli",
     "annotate.demo",
-    "annotate.extract_cli", "annotate.import_cli",
+    "annotate.server_cli",  # server, init, annotators, status
+    "annotate.preload_cli",
+    "annotate.extract_cli",
+    "annotate.recordings_cli",
+    "exports.pull_cli",
     "exports.agreement_cli",
     "exports.adjudicate_cli",
-    "exports.evaluate_cli",
     "exports.publish_cli",
-    "exports.pull_cli",
-    "annotate.server_cli", "annotate.preload_cli",
+    "exports.evaluate_cli",
+    "annotate.import_cli",
     "annotate.citron_cli",
+    "annotate.schema_cli",
 ]
 
 for _name in COMMAND_MODULES:

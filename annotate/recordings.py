@@ -112,12 +112,12 @@ def replay(client: StudioClient, project: ProjectInfo, path: Path = SEED_RECORDI
 
 def record_seeds(client: StudioClient, authoring: Sequence[Path], out: Path = SEED_RECORDING) -> Path:
     """Record the seed annotations in a project of their own and keep the export (pretty-printed)."""
+    from annotate.articles import load_targets
     from annotate.authoring import compile_file
+    from annotate.paths import SEED_TARGETS
     from annotate.preload import preload
     from annotate.project import init_project
     from schemas.labeling_config import generate_labeling_config
-    from annotate.articles import load_targets
-    from annotate.paths import SEED_TARGETS
 
     articles = load_articles([SEEDS_DIR])
     by_id = {a.id: a for a in articles}

@@ -10,7 +10,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("record")
     def record(
-        authoring: list[Path] = typer.Argument(..., help="Authoring files (annotate.authoring format), one per annotator."),
+        authoring: list[Path] = typer.Argument(..., help="Authoring files (annotate.authoring), one per annotator."),
         out: Path = typer.Option(None, "--out", help="Where to keep the export (default: the seeds' recording)."),
     ) -> None:
         """Submit authored annotations through the server as their annotators and keep the export."""

@@ -107,20 +107,13 @@ class SourcedDocuments:
 
 
 def read_documents(paths: Sequence[Path]) -> SourcedDocuments:
-    """``AnnotatedDocument`` JSONL files. Lines are split on ``\\n`` only: JSON strings may hold
-    U+2028 and other characters that ``str.splitlines`` would break a line at."""
+    """``AnnotatedDocument`` JSONL files, each document with the file:line it came from."""
+    from annotate.documents import iter_documents
+
     docs, where = [], []
     for path in paths:
-        for lineno, line in enumerate(read_text(path).split("\n"), start=1):
-            if not line.strip():
-                continue
-            try:
-                docs.append(AnnotatedDocument.model_validate(json.loads(line)))
-            except json.JSONDecodeError as e:
-                raise ToolkitError(f"{path}:{lineno}: invalid JSON ({e.msg}); one annotated document per line"
-                                   ) from None
-            except ValidationError as e:
-                raise ToolkitError(f"{path}:{lineno}: {first_error(e)}; fix the document or pull again") from None
+        for lineno, doc in iter_documents(path):
+            docs.append(doc)
             where.append(f"{path}:{lineno}")
     if not docs:
         raise ToolkitError(f"no annotated documents in {', '.join(map(str, paths))}; pass the JSONL of a pull")

@@ -3,39 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
-
-if TYPE_CHECKING:
-    from schemas import AnnotatedDocument
-
-
-def read_documents(paths: list[Path]) -> list[AnnotatedDocument]:
-    """``AnnotatedDocument``s, one JSON object per line; a bad line is a ``ToolkitError`` naming file:line."""
-    import json
-
-    from pydantic import ValidationError
-
-    from annotate.articles import first_error, read_text
-    from schemas import AnnotatedDocument, ToolkitError
-
-    docs = []
-    for path in paths:
-        for lineno, line in enumerate(read_text(path).splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                docs.append(AnnotatedDocument.model_validate(json.loads(line)))
-            except json.JSONDecodeError as e:
-                raise ToolkitError(
-                    f"{path}:{lineno}: invalid JSON ({e.msg}); one annotated document per line"
-                ) from None
-            except ValidationError as e:
-                raise ToolkitError(f"{path}:{lineno}: {first_error(e)}; fix the document or pull again") from None
-    if not docs:
-        raise ToolkitError(f"no annotated documents in {', '.join(map(str, paths))}; pass the JSONL of a pull")
-    return docs
 
 
 def latest_pull() -> Path:
@@ -85,6 +54,7 @@ def register(app: typer.Typer) -> None:
         """Inter-annotator agreement: span F1, token-role alpha, attribute alpha and kappas, same-speaker share."""
         from rich.console import Console
 
+        from annotate.documents import read_documents
         from exports.agreement import compute_agreement
         from exports.agreement_report import render
 

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from annotate.articles import read_text, first_error, load_targets
+from annotate.articles import first_error, load_targets, read_text
 from annotate.paths import REPO_ROOT, SEED_TARGETS
 from exports import release as rel
 from exports.dataset_card import (

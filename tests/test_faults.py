@@ -98,9 +98,13 @@ def test_server_killed_mid_preload_then_rerun_gives_every_article_exactly_once(
         args = ("preload", tmp_path / "articles.jsonl", "--no-predictions", "--batch-size", BATCH)
 
         preload = start_cli(*args, env=env)
-        seen = wait_for_tasks(client, project.id, KILL_AFTER, preload)
-        os.killpg(state.pid, signal.SIGKILL)  # the whole server, no chance to clean up
-        out, err = preload.communicate(timeout=120)
+        try:
+            seen = wait_for_tasks(client, project.id, KILL_AFTER, preload)
+            os.killpg(state.pid, signal.SIGKILL)  # the whole server, no chance to clean up
+            out, err = preload.communicate(timeout=120)
+        finally:
+            if preload.poll() is None:
+                preload.kill()
         assert preload.returncode == 2, (out, err)
         assert "Traceback" not in err and err.count("\n") == 1, err
         assert "rerun the same command to continue" in err
@@ -175,13 +179,15 @@ def test_publish_killed_mid_write_leaves_the_previous_release_and_no_half_releas
     publish = start_cli("publish", tmp_path / "v2.jsonl", "--version", "1.1.0", "--out", out,
                         env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
     deadline = time.monotonic() + 120
-    # Killed once Parquet files of the new version exist in its temp tree: half a release on disk.
-    while not list(tmp_path.glob(".dataset.publish-*/.releases/1.1.0/data/*/*.parquet")):
-        assert publish.poll() is None, f"publish ended before the kill: {publish.communicate()}"
-        assert time.monotonic() < deadline, "no Parquet file appeared in the temp tree"
-        time.sleep(0.01)
-    publish.send_signal(signal.SIGKILL)
-    publish.communicate(timeout=60)
+    try:
+        # Killed once Parquet files of the new version exist in its temp tree: half a release on disk.
+        while not list(tmp_path.glob(".dataset.publish-*/.releases/1.1.0/data/*/*.parquet")):
+            assert publish.poll() is None, f"publish ended before the kill: {publish.communicate()}"
+            assert time.monotonic() < deadline, "no Parquet file appeared in the temp tree"
+            time.sleep(0.01)
+    finally:
+        publish.send_signal(signal.SIGKILL)
+        publish.communicate(timeout=60)
     assert publish.returncode == -signal.SIGKILL
 
     assert tree(out) == before  # the previous release, byte for byte
