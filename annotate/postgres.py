@@ -31,7 +31,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from annotate.server import PostgresSettings, check_postgres
+from annotate.server import PostgresSettings, check_postgres, log_tail
 from schemas import ToolkitError
 
 DEBIAN_ROOT = Path("/usr/lib/postgresql")
@@ -134,16 +134,17 @@ def start_cluster(
     data, sockets = directory / "data", directory / "socket"
     password = secrets.token_urlsafe(18)
     pwfile = directory / "pwfile"
-    pwfile.write_text(password + "\n")
-    sockets.mkdir()
     ids = {} if owner is None else {"user": owner[0], "group": owner[1]}
-    if owner is not None:
-        for path in (directory, pwfile, sockets):
-            os.chown(path, *owner)
     # initdb and postgres read LC_*/LANG; a clean environment keeps them from failing on a locale
     # the machine lacks (C.UTF-8 is always there).
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
     try:
+        with os.fdopen(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(password + "\n")
+        sockets.mkdir()
+        if owner is not None:
+            for path in (directory, pwfile, sockets):
+                os.chown(path, *owner)
         done = subprocess.run(
             [str(bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER, f"--pwfile={pwfile}", "--auth=scram-sha-256",
              "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
@@ -186,13 +187,16 @@ def _wait_ready(cluster: LocalCluster) -> None:
     while time.monotonic() < deadline:
         code = cluster.process.poll()
         if code is not None:
-            raise ToolkitError(f"postgres exited with code {code} while starting; see {cluster.log_file}")
+            # The message carries the log's end: the directory is removed when the start fails.
+            raise ToolkitError(f"postgres exited with code {code} while starting: {log_tail(cluster.log_file, 3)}")
         try:
             check_postgres(cluster.settings, timeout=2)
             return
         except ToolkitError:
             time.sleep(0.3)
-    raise ToolkitError(f"postgres did not accept connections within {START_TIMEOUT:.0f} s; see {cluster.log_file}")
+    raise ToolkitError(
+        f"postgres did not accept connections within {START_TIMEOUT:.0f} s: {log_tail(cluster.log_file, 3)}"
+    )
 
 
 def _create_database(cluster: LocalCluster, name: str) -> None:

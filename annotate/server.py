@@ -393,8 +393,10 @@ def start(
         "--debug",
         "--enable-legacy-api-token",
     ]
+    if postgres is not None:  # before the server exists, so helper commands never find it missing
+        write_private_json(pg_password_path(), {"password": postgres.password.get_secret_value()})
     fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as log:
+    with os.fdopen(fd, "wb") as log, _removed_on_error(pg_password_path()):
         process = subprocess.Popen(
             command,
             env=child_env(data_dir, creds, database, postgres),
@@ -409,8 +411,6 @@ def start(
         pid=process.pid, host=host, port=port, data_dir=data_dir, log_file=log_file, database=database,
         postgres=postgres.target if postgres is not None else None, started_at=datetime.now(UTC),
     )
-    if postgres is not None:
-        write_private_json(pg_password_path(), {"password": postgres.password.get_secret_value()})
     _write_state(state)
     try:
         _wait_healthy(process, state, timeout)
@@ -421,6 +421,15 @@ def start(
         pg_password_path().unlink(missing_ok=True)
         raise
     return state
+
+
+@contextlib.contextmanager
+def _removed_on_error(path: Path):
+    try:
+        yield
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
 
 
 def _die_with_parent() -> None:

@@ -26,14 +26,15 @@ def register(app: typer.Typer) -> None:
         data_dir: Path = typer.Option(None, help="Database and media directory (default: under ANNOTATE_HOME)."),
         timeout: float = typer.Option(240.0, help="Seconds to wait for /health (first start runs migrations)."),
         database: str = typer.Option(
-            "sqlite", help="sqlite (a file in --data-dir) or postgresql (an existing database; recommended for "
-            "several annotators at once). The password only from ANNOTATE_PG_PASSWORD (or libpq's ~/.pgpass).",
+            "sqlite", help="sqlite (a file in --data-dir) or postgresql (an existing database; Label Studio's docs "
+            "advise it for many concurrent users). Its password is read only from ANNOTATE_PG_PASSWORD (or libpq's "
+            "~/.pgpass).",
         ),
-        pg_host: str = typer.Option(None, help="PostgreSQL host or socket directory [env ANNOTATE_PG_HOST; 127.0.0.1]"),
-        pg_port: int = typer.Option(None, help="PostgreSQL port [env ANNOTATE_PG_PORT; 5432]"),
-        pg_db: str = typer.Option(None, help="PostgreSQL database, existing and empty at first [env ANNOTATE_PG_DB; "
-                                  "label_studio]"),
-        pg_user: str = typer.Option(None, help="PostgreSQL user [env ANNOTATE_PG_USER; postgres]"),
+        pg_host: str = typer.Option(None, help="PostgreSQL host or socket dir (env ANNOTATE_PG_HOST; 127.0.0.1)."),
+        pg_port: int = typer.Option(None, help="PostgreSQL port (env ANNOTATE_PG_PORT; 5432)."),
+        pg_db: str = typer.Option(None, help="PostgreSQL database, existing, empty at first (env ANNOTATE_PG_DB; "
+                                  "label_studio)."),
+        pg_user: str = typer.Option(None, help="PostgreSQL user (env ANNOTATE_PG_USER; postgres)."),
     ) -> None:
         """Start Label Studio in the background (SQLite or PostgreSQL, signup by invite only, telemetry off)."""
         from annotate import server

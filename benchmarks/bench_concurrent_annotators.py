@@ -7,7 +7,8 @@ annotator is a separate OS process that logs in through the login form with its 
 fetches its own API token, waits at a barrier, then submits one annotation to each task (its own
 shuffled order, so writers meet on the same tasks). The payload of a task is the baseline
 extractor's regions for it (what an annotator submits after accepting the pre-annotations): the
-same for both databases.
+same for both databases. ``--payload empty`` submits empty results instead: cheaper requests, so
+more writes per second meet in the database (a stress variant, not what annotators send).
 
 A request is retried (at most ``--attempts`` tries in all) on a connection error, a timeout, 429
 or 5xx. Afterwards the project's JSON export is compared with what each process believes it wrote:
@@ -15,7 +16,7 @@ lost = acknowledged (2xx) but absent or changed in the export; failed = no 2xx a
 extra = in the export but never acknowledged (a retry after a lost response duplicates a write).
 
     .venv/bin/python benchmarks/bench_concurrent_annotators.py [--databases sqlite postgresql] \
-        [--annotators 4] [--tasks 500] [--attempts 3]
+        [--annotators 4] [--tasks 500] [--attempts 3] [--payload baseline|empty]
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ def annotate_tasks(url: str, email: str, password: str, task_ids: list[int], pay
     Path(out_file).write_text(report.model_dump_json(), encoding="utf-8")
 
 
-def run_database(database: server.Database, annotators: int, tasks: int, attempts: int) -> dict[str, Any]:
+def run_database(database: server.Database, annotators: int, tasks: int, attempts: int,
+                 payload: str) -> dict[str, Any]:
     """Fresh home, server (and cluster), project, tasks, accounts; then the concurrent run and the check."""
     from annotate import postgres
 
@@ -133,7 +135,10 @@ def run_database(database: server.Database, annotators: int, tasks: int, attempt
         try:
             state = server.start(port=free_port(), data_dir=Path(home) / "data", die_with_parent=True,
                                  database=database, postgres=cluster.settings if cluster else None)
-            return measure(Path(home), state, annotators, tasks, attempts)
+            load_before = os.getloadavg()[0]
+            watched = {"label_studio": state.pid, "postgres": cluster.process.pid if cluster else None}
+            figures = measure(Path(home), state, annotators, tasks, attempts, payload, watched)
+            return {**figures, "load_avg_1min_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
         finally:
             if state is not None:
                 server.stop(state=state)
@@ -141,14 +146,39 @@ def run_database(database: server.Database, annotators: int, tasks: int, attempt
                 postgres.stop_cluster(cluster)
 
 
-def measure(home: Path, state: server.ServerState, annotators: int, tasks: int, attempts: int) -> dict[str, Any]:
+def cpu_seconds(root: int | None) -> float:
+    """CPU seconds (user + system, with reaped children: Django opens a PostgreSQL backend per request)
+    of ``root`` and its live descendants (Linux /proc); 0 for None."""
+    if root is None:
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended while we looked
+                continue
+            # ppid; utime, stime, cutime, cstime
+            stats[int(proc.name)] = (int(fields[1]), sum(map(int, fields[11:15])) / tick)
+    family, total = {root}, 0.0
+    for _ in range(10):  # bounded: a few levels of children are all a server has
+        family |= {pid for pid, (ppid, _) in stats.items() if ppid in family}
+    for pid in family:
+        total += stats.get(pid, (0, 0.0))[1]
+    return total
+
+
+def measure(home: Path, state: server.ServerState, annotators: int, tasks: int, attempts: int,
+            payload: str, watched: dict[str, int | None]) -> dict[str, Any]:
     client = StudioClient.open()
     config = generate_labeling_config(load_targets(SEED_TARGETS))
     project = init_project(client, config, title="bench concurrent annotators",
                            maximum_annotations=annotators).project
     articles = synthetic_articles(tasks, seed=1)
     imported = client.import_tasks(project.id, [{"data": task_data(a)} for a in articles])
-    payloads = {str(t): baseline_prediction(a)["result"] for t, a in zip(imported.task_ids, articles)}
+    payloads = {str(t): baseline_prediction(a)["result"] if payload == "baseline" else []
+                for t, a in zip(imported.task_ids, articles)}
     payload_file = home / "payloads.json"
     payload_file.write_text(json.dumps(payloads), encoding="utf-8")
     accounts = []
@@ -157,6 +187,7 @@ def measure(home: Path, state: server.ServerState, annotators: int, tasks: int, 
         add_annotator(client, email, state.data_dir, password=password)
         accounts.append((email, password))
 
+    cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
     ctx = multiprocessing.get_context("spawn")  # clean processes: no forked sockets or threads
     barrier = ctx.Barrier(annotators)
     processes = []
@@ -174,8 +205,10 @@ def measure(home: Path, state: server.ServerState, annotators: int, tasks: int, 
             raise RuntimeError(f"annotator process {p.pid} did not finish within an hour")
         if p.exitcode != 0:
             raise RuntimeError(f"annotator process {p.pid} exited with {p.exitcode}")
+    # Includes the annotators' logins (a few requests) besides the 2,000 writes.
+    cpu = {f"cpu_s_{name}": round(cpu_seconds(pid) - cpu_before[name], 1) for name, pid in watched.items() if pid}
     reports = [WorkerReport.model_validate_json(out.read_text()) for _, out in processes]
-    return compare(client, project.id, reports, payloads, state)
+    return {**compare(client, project.id, reports, payloads, state), **cpu}
 
 
 def compare(client: StudioClient, project_id: int, reports: list[WorkerReport], payloads: dict[str, list],
@@ -221,12 +254,15 @@ def main() -> None:
     parser.add_argument("--annotators", type=int, default=4)
     parser.add_argument("--tasks", type=int, default=500, help="Tasks; every annotator annotates each once.")
     parser.add_argument("--attempts", type=int, default=3, help="Tries per annotation (1 = no retries).")
+    parser.add_argument("--payload", choices=("baseline", "empty"), default="baseline",
+                        help="What each annotation holds: the baseline's regions (~85) or nothing.")
     args = parser.parse_args()
     os.environ.pop("ANNOTATE_LS_URL", None)
     os.environ.pop("ANNOTATE_LS_TOKEN", None)
-    results = {"annotators": args.annotators, "tasks": args.tasks, "attempts": args.attempts, "runs": []}
+    results = {"annotators": args.annotators, "tasks": args.tasks, "attempts": args.attempts,
+               "payload": args.payload, "runs": []}
     for database in args.databases:
-        results["runs"].append(run_database(database, args.annotators, args.tasks, args.attempts))
+        results["runs"].append(run_database(database, args.annotators, args.tasks, args.attempts, args.payload))
         print(json.dumps(results["runs"][-1], indent=2), file=sys.stderr, flush=True)
     results["machine"] = machine()
     print(json.dumps(results, indent=2))

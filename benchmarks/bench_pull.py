@@ -7,9 +7,10 @@ task is a seed article (~2,700 characters) under a new article id with the two a
 recorded for it in seeds/annotations (~140 result items each; ~52 kB of export per task). Then:
 
 1. ``annotate pull --batch-size N`` in a child process: wall time and peak RSS (``os.wait4``).
-2. The single-request export (what ``pull`` did before, and ``--batch-size 0`` does): one export
-   snapshot of the whole project, streamed to a file in a child process; wall time and peak RSS,
-   and whether it outlasts the default request timeout (no conversion: that part is the same).
+2. The single request (what ``pull`` did before, and ``--batch-size 0`` does): first the export
+   alone (one snapshot of the whole project, streamed to a file in a child process: how long the
+   one request takes, against the default request timeout), then ``annotate pull --batch-size 0``
+   whole (the export converted as one piece: its peak RSS), under a 12 GiB address-space limit.
 
     .venv/bin/python benchmarks/bench_pull.py [--tasks 20000] [--batch-size 500] [--no-single]
 """
@@ -20,6 +21,7 @@ import argparse
 import filecmp
 import json
 import os
+import resource
 import secrets
 import subprocess
 import sys
@@ -61,18 +63,27 @@ def annotated_tasks(seed: list[dict], first: int, count: int, user_ids: list[int
             for n in range(first, first + count)]
 
 
-def child(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run ``command``; its wall seconds, its own peak RSS in MiB, its stdout."""
+class ChildFailed(Exception):
+    pass
+
+
+def child(command: list[str], env: dict[str, str], limit: int | None = None) -> tuple[float, float, str]:
+    """Run ``command`` (address space capped at ``limit`` bytes); its wall seconds, own peak RSS in MiB, stdout."""
+    def cap() -> None:
+        if limit is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+                                   preexec_fn=cap)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - started
         out.seek(0)
         text = out.read()
     if process.returncode != 0:
-        raise SystemExit(f"{command[:3]} failed ({process.returncode}): {text[-2000:]}")
+        raise ChildFailed(f"{command[:3]} failed ({process.returncode}): {text[-2000:]}")
     return seconds, usage.ru_maxrss / 1024, text
 
 
@@ -109,12 +120,23 @@ def run(tasks: int, batch_size: int, single: bool, home: Path) -> dict[str, obje
         raw = home / "single.json"
         seconds, rss, text = child([sys.executable, "-c", _SINGLE, str(project.id), str(raw), str(timeout)], env)
         batched_raw = next(out.glob("*.export.json"))
-        figures["single_request"] = {
+        figures["single_request_export_only"] = {
             "seconds": round(seconds, 1), "export_request_seconds": round(float(text.split()[-1]), 1),
             "peak_rss_mib": round(rss), "default_timeout_seconds": RetryPolicy().timeout,
             "outlasts_default_timeout": float(text.split()[-1]) > RetryPolicy().timeout,
             "same_bytes_as_batched": filecmp.cmp(raw, batched_raw, shallow=False),
         }
+        raw.unlink()
+        whole = home / "pull-whole"
+        try:
+            seconds, rss, text = child([str(ANNOTATE), "pull", "--project", str(project.id), "--batch-size", "0",
+                                        "--timeout", str(timeout), "--out", str(whole)], env, limit=12 * 2**30)
+            figures["single_request_pull"] = {"seconds": round(seconds, 1), "peak_rss_mib": round(rss),
+                                              "same_documents": filecmp.cmp(next(whole.glob("*.docs.jsonl")),
+                                                                            next(out.glob("*.docs.jsonl")),
+                                                                            shallow=False)}
+        except ChildFailed as e:
+            figures["single_request_pull"] = {"failed": str(e)[-500:]}
     figures["machine"] = {**machine(), "load_average": [round(x, 1) for x in os.getloadavg()]}
     return figures
 

@@ -38,6 +38,7 @@ import secrets
 import shutil
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -222,6 +223,7 @@ def download_export(
     tag = f"annotate pull {secrets.token_hex(6)}"  # names every view and snapshot this pull makes
     dest.write(b"[")
     pieces: list[tuple[int, int]] = []
+    done = False
     try:
         # A project that does not exist answers an empty task list: ask for it first, for a clear 404.
         _retrying(client, f"reading project {project_id}", retry, say,
@@ -239,8 +241,10 @@ def download_export(
                               lambda b=batch: _export_piece(client, project_id, b, tag, dest, bool(pieces), options))
             if piece is not None:
                 pieces.append(piece)
+        done = True
     finally:
-        _sweep(client, project_id, tag, options)
+        # After a failure the server is likely unreachable: do not keep the user waiting for the sweep.
+        _sweep(client, project_id, tag, options if done else {**options, "timeout": min(retry.timeout, 10.0)})
     dest.write(b"]")
     return pieces
 
@@ -296,13 +300,18 @@ def _export_piece(
                                                request_options=options, **filters)
         if snapshot.status != "completed":
             # Open source without Redis exports inside the request; with Redis it runs as a job.
-            _wait_for(client, project_id, snapshot.id, snapshot.status, options)
+            snapshot = _wait_for(client, project_id, snapshot, options)
         if after:
             dest.write(b", ")
         start = dest.tell()
-        _copy_list_inside(sdk.projects.exports.download(project_id, snapshot.id, export_type="JSON",
-                                                        request_options=options), dest)
+        md5 = _copy_list_inside(sdk.projects.exports.download(project_id, snapshot.id, export_type="JSON",
+                                                              request_options=options), dest)
         end = dest.tell()
+        # The download has no Content-Length (a dying server just ends it) and may be cut right after an
+        # inner "]": the MD5 Label Studio recorded for the snapshot's file is the real check.
+        if snapshot.md5 and md5 != snapshot.md5:
+            raise _Incomplete(f"sent an export whose MD5 {md5[:12]}... is not the snapshot's {snapshot.md5[:12]}... "
+                              f"({end - start + 2} bytes: cut short?)")
     except BaseException:
         dest.seek(mark)
         dest.truncate()
@@ -319,11 +328,16 @@ def _export_piece(
     return start, end
 
 
-def _copy_list_inside(chunks: Iterable[bytes], dest: IO[bytes]) -> None:
-    """Stream a JSON list to ``dest`` without its ``[`` and ``]``; a list cut short raises ``_Incomplete``."""
+def _copy_list_inside(chunks: Iterable[bytes], dest: IO[bytes]) -> str:
+    """Stream a JSON list to ``dest`` without its ``[`` and ``]``; the MD5 of all it received.
+
+    A list without its closing bracket (cut short) raises ``_Incomplete``.
+    """
     start = dest.tell()
     first = True
+    md5 = hashlib.md5(usedforsecurity=False)
     for chunk in chunks:
+        md5.update(chunk)
         if first and chunk:
             if chunk[:1] != b"[":
                 raise ToolkitError(f"Label Studio's export starts with {chunk[:20]!r}, not a JSON list; is this "
@@ -338,18 +352,19 @@ def _copy_list_inside(chunks: Iterable[bytes], dest: IO[bytes]) -> None:
         raise _Incomplete(f"sent an export cut short ({end - start + 1} bytes, no closing bracket)")
     dest.seek(end - 1)
     dest.truncate()
+    return md5.hexdigest()
 
 
-def _wait_for(client: StudioClient, project_id: int, export_id: int, status: str | None,
-              options: dict[str, Any]) -> None:
+def _wait_for(client: StudioClient, project_id: int, snapshot: Any, options: dict[str, Any]) -> Any:
     deadline = time.monotonic() + options["timeout"]
-    while status != "completed":
-        if status == "failed":
-            raise _ExportFailed(f"failed to export (export {export_id}; see the server log)")
+    while snapshot.status != "completed":
+        if snapshot.status == "failed":
+            raise _ExportFailed(f"failed to export (export {snapshot.id}; see the server log)")
         if time.monotonic() > deadline:
-            raise _ExportFailed(f"did not finish export {export_id} in {options['timeout']:.0f} s")
+            raise _ExportFailed(f"did not finish export {snapshot.id} in {options['timeout']:.0f} s")
         time.sleep(1)
-        status = client.sdk.projects.exports.get(project_id, export_id, request_options=options).status
+        snapshot = client.sdk.projects.exports.get(project_id, snapshot.id, request_options=options)
+    return snapshot
 
 
 def _sweep(client: StudioClient, project_id: int, tag: str, options: dict[str, Any]) -> None:
@@ -412,14 +427,17 @@ class _Merge:
             setattr(total.skipped, name, getattr(total.skipped, name) + getattr(part.skipped, name))
         # A kept document's own repairs and rejections carry its annotation id: they go (or stay) with it.
         own = {d.provenance.annotation_id for d in part.documents} - {None}
-        total.repairs += [r for r in part.repairs if r.annotation_id not in own]
-        total.rejections += [r for r in part.rejections if r.annotation_id not in own]
+        repairs: dict[int | None, list[Repair]] = defaultdict(list)
+        rejections: dict[int | None, list[Rejection]] = defaultdict(list)
+        for r in part.repairs:
+            (repairs[r.annotation_id] if r.annotation_id in own else total.repairs).append(r)
+        for r in part.rejections:
+            (rejections[r.annotation_id] if r.annotation_id in own else total.rejections).append(r)
         for doc in part.documents:
             p = doc.provenance
             line = (doc.model_dump_json() + "\n").encode("utf-8")
             kept = _Kept(_rank(p.updated_at or p.created_at, p.annotation_id), self.spool.tell(), len(line),
-                         p.task_id, p.annotation_id, [r for r in part.repairs if r.annotation_id == p.annotation_id],
-                         [r for r in part.rejections if r.annotation_id == p.annotation_id])
+                         p.task_id, p.annotation_id, repairs[p.annotation_id], rejections[p.annotation_id])
             self.spool.write(line)
             key = (doc.article.id, p.annotator)
             previous = self.latest.get(key)

@@ -28,8 +28,8 @@ def register(app: typer.Typer) -> None:
         retry_wait: float = typer.Option(_FIRST_WAIT, "--retry-wait", min=0,
                                          help="Seconds before the first retry; doubled after each."),
         retry_for: float = typer.Option(_RETRY_FOR, "--retry-for", min=0,
-                                        help="No retry starts later than this many seconds after a request first "
-                                             "failed."),
+                                        help="No retry starts later than this many seconds after a request was "
+                                             "first tried."),
         timeout: float = typer.Option(_TIMEOUT, "--timeout", min=1,
                                       help="Seconds a request may stay silent before it counts as failed."),
     ) -> None:

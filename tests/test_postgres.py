@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import string
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,6 +137,28 @@ def test_postgresql_settings_for_a_sqlite_server_are_refused(monkeypatch, tmp_pa
         server.start(port=free_port(), data_dir=tmp_path / "data", database="mysql")  # type: ignore[arg-type]
 
 
+def test_helper_commands_need_the_password_file_of_a_postgresql_server(monkeypatch, tmp_path):
+    monkeypatch.setenv("ANNOTATE_HOME", str(tmp_path))
+    state = server.ServerState(pid=1, host="127.0.0.1", port=8080, data_dir=tmp_path / "data",
+                               log_file=tmp_path / "log", database="postgresql", postgres=closed().target,
+                               started_at="2026-01-01T00:00:00Z")
+    with pytest.raises(ToolkitError, match=r"postgres-password\.json is missing; restart the server"):
+        server.recorded_postgres(state)
+    server.pg_password_path().write_text('["not", "an object"]')
+    server.pg_password_path().chmod(0o600)
+    with pytest.raises(ToolkitError, match=r'postgres-password\.json: expected \{"password": ...\}; restart'):
+        server.recorded_postgres(state)
+    with pytest.raises(ToolkitError, match=r"server\.json does not use PostgreSQL"):
+        server.recorded_postgres(state.model_copy(update={"database": "sqlite", "postgres": None}))
+
+
+def test_missing_postgresql_binaries_say_how_to_install_them(monkeypatch, tmp_path):
+    monkeypatch.setattr(postgres, "DEBIAN_ROOT", tmp_path)
+    assert postgres.find_bin_dir() is None
+    with pytest.raises(ToolkitError, match=r"no PostgreSQL server binaries under .*apt-get install -y postgresql"):
+        postgres.start_cluster()
+
+
 def run_cli(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in (*PG_ENV_NAMES, ENV_URL, ENV_TOKEN)}
     return subprocess.run([str(ANNOTATE), *args], capture_output=True, text=True, timeout=300,
@@ -194,6 +218,25 @@ def test_throwaway_cluster_runs_unprivileged_and_leaves_nothing_behind():
     assert c.process.poll() is not None and not c.directory.exists()
     with pytest.raises(ToolkitError, match="refused"):
         server.check_postgres(c.settings, timeout=2)
+
+
+@needs_postgres
+def test_cluster_on_a_taken_port_fails_with_postgres_own_reason():
+    before = set(Path(tempfile.gettempdir()).glob("annotate-pg-*"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ToolkitError, match=r"postgres exited with code \d+ while starting: .*could not create "
+                                               r"any TCP/IP sockets"):
+            postgres.start_cluster(port=port, fsync=False)
+    assert set(Path(tempfile.gettempdir()).glob("annotate-pg-*")) <= before  # its directory is gone too
+
+
+@needs_postgres
+def test_psql_errors_carry_postgresql_reason(cluster):
+    with pytest.raises(ToolkitError, match=r'psql on PostgreSQL database .* failed: .*column "nope" does not exist'):
+        cluster.psql("SELECT nope")
 
 
 # ---------------------------------------------------------------- Label Studio on the cluster

@@ -692,3 +692,26 @@ def test_a_download_that_dies_for_good_leaves_no_files(running, monkeypatch, tmp
                          say=lines.append)
     assert len(lines) == 1 and re.search(CUT_SHORT, lines[0]), lines
     assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_a_download_cut_right_after_an_inner_bracket_is_caught_by_the_md5(running, monkeypatch, tmp_path):
+    # Fault injection: no real server can be made to die exactly after an inner "]"; such a cut passes the
+    # closing-bracket check, so only the MD5 Label Studio records for the snapshot can tell.
+    own, copy, cut = running, pull_module._copy_list_inside, []
+
+    def cut_after_an_inner_bracket(chunks, dest):
+        raw = b"".join(chunks)
+        if not cut:
+            cut.append(True)
+            raw = raw[:raw.rindex(b"]", 0, len(raw) - 1) + 1]
+        return copy([raw], dest)
+
+    monkeypatch.setattr(pull_module, "_copy_list_inside", cut_after_an_inner_bracket)
+    lines: list[str] = []
+    result = pull_from_server(own.small, client=own.client, out=tmp_path, batch_size=15,
+                              retry=RetryPolicy(retries=1, first_wait=0.1), say=lines.append)
+    assert len(lines) == 1 and re.search(r"batch 1/3: .*sent an export whose MD5 \w+\.\.\. is not the snapshot's "
+                                         r"\w+\.\.\. \(\d+ bytes: cut short\?\)\); retry 1/1", lines[0]), lines
+    assert_same_pull(result, own.reference[own.small], tmp_path)

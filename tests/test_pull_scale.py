@@ -8,7 +8,7 @@ import secrets
 import pytest
 from test_pull import annotated_tasks
 
-from exports.pull import pull_from_server
+from exports.pull import fetch_export, pull_from_server
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -44,6 +44,8 @@ def test_batched_pull_equals_the_single_request_pull(ls_client, project, tmp_pat
     assert len(ids) == TASKS and ids == sorted(ids)
     assert b.skipped.superseded == 4 and b.documents == 2 * (TASKS - 2)
     assert all(ids.index(r.task_id) < BATCH for r in b.rejections)  # the losers sit in the first batch
+    # The in-memory form (annotate.recordings uses it) is the same bytes.
+    assert fetch_export(ls_client, project, batch_size=BATCH) == single.export_path.read_bytes()
 
 
 def test_a_batch_larger_than_the_project_is_one_filtered_export(ls_client, project, tmp_path):
