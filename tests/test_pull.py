@@ -562,6 +562,17 @@ def left_on_server(own: OwnServer, project_id: int) -> list[str]:
                              if isinstance(v.data, dict) and str(v.data.get("title", "")).startswith("annotate pull")])
 
 
+@pytest.mark.server
+def test_the_sweep_deletes_what_a_failed_attempt_left_on_the_server(running):
+    # Also shows that left_on_server, used by the tests below, sees such leftovers.
+    own, tag = running, f"annotate pull {secrets.token_hex(6)}"
+    own.client.sdk.views.create(project=own.small, data={"title": tag})
+    own.client.sdk.projects.exports.create(own.small, title=tag)
+    assert len(left_on_server(own, own.small)) == 2
+    pull_module._sweep(own.client, own.small, tag, {"timeout": 60, "max_retries": 0})
+    assert left_on_server(own, own.small) == []
+
+
 def assert_same_pull(result, expected: Pulled, out: Path) -> None:
     assert result.export_path.read_bytes() == expected.export
     assert result.docs_path.read_bytes() == expected.docs
