@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -508,6 +509,13 @@ class OwnServer:
             with annotate_home(self.home):
                 server.stop(state=self.state, grace=10)
 
+    def kill(self) -> None:
+        """SIGKILL, at once: no chance to finish sending a response."""
+        os.killpg(self.state.pid, signal.SIGKILL)
+        while server.is_label_studio(self.state.pid):
+            time.sleep(0.05)
+        self.stop()  # forgets it (server.json)
+
     def running(self) -> bool:
         return self.state is not None and server.is_label_studio(self.state.pid)
 
@@ -515,7 +523,7 @@ class OwnServer:
 @pytest.fixture(scope="module")
 def own(ls_server: LocalServer, tmp_path_factory) -> Iterator[OwnServer]:
     """A second Label Studio on a copy of the session's database (no migrations, same admin), with a small
-    project (40 tasks) and a large one (300 tasks, 15 MB of export: more than loopback buffers hold)."""
+    project (40 tasks) and a large one (400 tasks, 21 MB of export: more than loopback buffers hold)."""
     base = tmp_path_factory.mktemp("pull-own-server")
     (base / "home").mkdir()
     write_private_json(base / "home" / "credentials.json", read_private_json(ls_server.home / "credentials.json"))
@@ -531,7 +539,7 @@ def own(ls_server: LocalServer, tmp_path_factory) -> Iterator[OwnServer]:
         users = [own.client.create_user(f"pull-{secrets.token_hex(4)}@example.com", f"pull{secrets.token_hex(4)}")
                  for _ in range(2)]
         config = generate_labeling_config(load_targets(SEED_TARGETS))
-        for name, count in (("small", 40), ("large", 300)):
+        for name, count in (("small", 40), ("large", 400)):
             project = own.client.create_project(f"pull faults {name} {secrets.token_hex(3)}", config, 2)
             own.client.import_tasks(project.id, annotated_tasks(count, [u.id for u in users]))
             setattr(own, name, project.id)
@@ -661,10 +669,10 @@ def kill_after_the_first_chunk(own: OwnServer, monkeypatch) -> list[bool]:
             yield next(iterator)
             if not killed:
                 killed.append(True)
-                own.stop()
+                own.kill()
             yield from iterator
 
-        copy(first_then_death(), dest)
+        return copy(first_then_death(), dest)
 
     monkeypatch.setattr(pull_module, "_copy_list_inside", dying)
     return killed
