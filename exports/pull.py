@@ -10,8 +10,9 @@ Nothing is written where a reader could see it until everything is known: the ex
 documents grow in hidden temporary files beside their destination; only then is each name
 claimed with ``O_EXCL`` (a busy stem gets ``-2``, ``-3``, ...) and the files renamed into
 place, the report last: a pull is complete when its report is. Any failure (the server gone,
-a download dying mid-stream, Ctrl-C) removes the temporary files and leaves no pull behind;
-the one exception is an export that cannot be converted, which is kept for inspection.
+a download dying mid-stream, Ctrl-C) removes the temporary files and leaves no pull behind (a
+pull killed outright leaves only hidden ``.pull-*.tmp`` files); the one exception is an export
+that cannot be converted, which is kept for inspection.
 
 The export comes from export snapshots (``projects.exports.create`` + ``download``), which can
 expand ``completed_by`` so the raw file names annotators by email. Open-source Label Studio
@@ -59,8 +60,9 @@ if TYPE_CHECKING:
 PULLS_DIR = "pulls"
 EXPORT_SUFFIX, DOCS_SUFFIX, REPORT_SUFFIX = ".export.json", ".docs.jsonl", ".report.json"
 SUFFIXES = (EXPORT_SUFFIX, DOCS_SUFFIX, REPORT_SUFFIX)
-# Tasks per export request. 500 tasks with two annotations each took ~8 s to export on 2 cores
-# (~26 MB); converting one batch is the pull's peak memory. See BENCHMARKS.md "Export at scale".
+# Tasks per export request: 500 tasks x 2 annotations (~26 MB) take ~4.7 s to export on 2 cores, and
+# converting one batch is the pull's peak memory (574 MiB; 269 MiB at 100, 13 % slower). BENCHMARKS.md
+# "Export at scale".
 DEFAULT_BATCH_SIZE = 500
 _TASK_POSITION = re.compile(r"^task #(\d+):")  # how parse_export names a task it cannot read
 SERIALIZATION = {"annotations__completed_by": {"only_id": False}}  # annotators by email in the raw file
