@@ -65,17 +65,9 @@ def read_jsonl(path: Path, option: str) -> list[Located]:
     """``AnnotatedDocument``s, one JSON object per line; a bad line raises ``ToolkitError`` naming ``file:line``."""
     if not path.is_file():
         raise ToolkitError(f"{option} {path}: no such file; give a JSONL file of AnnotatedDocument, one per line")
-    docs = []
-    # Split on "\n" only: str.splitlines() would also split at U+2028 or U+0085 inside an article text.
-    for lineno, line in enumerate(read_text(path).split("\n"), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            docs.append(Located(where, AnnotatedDocument.model_validate_json(line)))
-        except ValidationError as e:
-            raise ToolkitError(f"{where}: {first_error(e)}; fix the line (one valid AnnotatedDocument per line)") \
-                from None
+    from annotate.documents import iter_documents
+
+    docs = [Located(f"{path}:{lineno}", doc) for lineno, doc in iter_documents(path)]
     if not docs:
         raise ToolkitError(f"{option} {path}: no documents in the file; give a JSONL of AnnotatedDocument")
     return docs

@@ -370,7 +370,7 @@ CASES: dict[str, Case] = {
         r".*docs\.jsonl:1; keep one per annotator and article", "exports.adjudicate"),
     "predictions-bad-line-2": Case(
         lambda ctx: ["evaluate", "--gold", SEED_GOLD, "--pred", ctx.file("pred.jsonl", gold_lines()[0] + "\n{x\n")],
-        r"pred\.jsonl:2: Invalid JSON: .*; fix the line \(one valid AnnotatedDocument per line\)",
+        r"pred\.jsonl:2: invalid JSON \(.*\); one annotated document per line",
         "exports.evaluation_inputs"),
     "predictions-missing-file": Case(
         lambda ctx: ["evaluate", "--gold", SEED_GOLD, "--pred", ctx.tmp / "pred.jsonl"],

@@ -418,7 +418,8 @@ def test_bad_jsonl_lines_name_file_and_line(tmp_path):
     path = write_jsonl(tmp_path / "pred.jsonl", [PRED])
     with path.open("a", encoding="utf-8") as f:
         f.write("\n{not json\n")
-    with pytest.raises(ToolkitError, match=rf"^{re.escape(str(path))}:3: Invalid JSON"):
+    message = rf"^{re.escape(str(path))}:3: invalid JSON \(.*\); one annotated document per line"
+    with pytest.raises(ToolkitError, match=message):
         read_jsonl(path, "--pred")
     record = json.loads(PRED.model_dump_json())
     record["quotes"][0]["content"][0]["text"] = "x" * len(record["quotes"][0]["content"][0]["text"])
