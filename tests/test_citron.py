@@ -15,12 +15,11 @@ from typer.testing import CliRunner
 
 from annotate.cli import app
 from annotate.extractor.entities import guess_entity_type
-from annotate.extractor.quotemarks import quoted_mask
+from annotate.extractor.quotemarks import kind_from_marks, quoted_mask
 from annotate.importers.citron import (
     citron_to_documents,
     documents_to_citron,
     import_citron,
-    infer_kind,
     write_citron,
 )
 from schemas import (
@@ -436,7 +435,7 @@ def canonical_documents(draw) -> AnnotatedDocument:
     for quote_id in draw(st.lists(ids, max_size=3, unique=True)):
         content = [Span.of(text, *s) for s in _fragments(draw, text)]
         speaker = draw(st.sampled_from([None, *keys]))
-        quotes.append(Quote(id=quote_id, kind=infer_kind(content, text, quoted), content=content,
+        quotes.append(Quote(id=quote_id, kind=kind_from_marks(content, text, quoted), content=content,
                             cue=Span.of(text, *_any_span(draw, text)),
                             speaker_mention_id=f"m{speaker[0]}-{speaker[1]}" if speaker else None,
                             speaker_entity_id=entity_of[speaker] if speaker else None))

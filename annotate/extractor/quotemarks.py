@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from schemas import QuoteKind, Span
+
 OPENING_DOUBLE = "“„«"
 CLOSING_DOUBLE = "”»"
 STRAIGHT_DOUBLE = '"'
@@ -180,3 +182,12 @@ def quoted_mask(text: str, quotations: list[Quotation] | None = None) -> list[bo
         for start, end in q.extents:
             mask[start:end] = [True] * (end - start)
     return mask
+
+
+def kind_from_marks(content: list[Span], text: str, quoted: list[bool]) -> QuoteKind:
+    """A quote's kind read off the quotation marks, for corpora that do not record it (BRAT, Citron):
+    direct if every letter/digit of the content is inside quotation marks, mixed if some are."""
+    flags = [quoted[i] for span in content for i in range(span.start, span.end) if text[i].isalnum()]
+    if flags and all(flags):
+        return QuoteKind.DIRECT
+    return QuoteKind.MIXED if any(flags) else QuoteKind.INDIRECT

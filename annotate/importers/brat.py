@@ -39,7 +39,7 @@ from pydantic import ValidationError
 
 from annotate.articles import first_error, read_text
 from annotate.extractor.entities import guess_entity_type, slugify
-from annotate.extractor.quotemarks import quoted_mask
+from annotate.extractor.quotemarks import kind_from_marks, quoted_mask
 from schemas import (
     AnnotatedDocument,
     Article,
@@ -252,7 +252,7 @@ def to_document(ann: AnnFile, article: Article, annotator: str, quoted: list[boo
             mentions.setdefault(source.id, Mention(id=source.id, span=span, entity_id=entity.id))
             mention_id, entity_id = source.id, mentions[source.id].entity_id
         quotes.append(
-            _quote(ann, event, where, content, cue, mention_id, entity_id, _kind(content, text, quoted))
+            _quote(ann, event, where, content, cue, mention_id, entity_id, kind_from_marks(content, text, quoted))
         )
     try:
         return AnnotatedDocument(
@@ -305,9 +305,3 @@ def _entity_for(source_text: str, entities: dict[str, Entity]) -> Entity:
     return entities[entity_id]
 
 
-def _kind(content: list[Span], text: str, quoted: list[bool]) -> QuoteKind:
-    """Direct if every letter/digit of the content is inside quotation marks, mixed if some are."""
-    flags = [quoted[i] for span in content for i in range(span.start, span.end) if text[i].isalnum()]
-    if flags and all(flags):
-        return QuoteKind.DIRECT
-    return QuoteKind.MIXED if any(flags) else QuoteKind.INDIRECT

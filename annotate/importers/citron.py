@@ -57,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from annotate.articles import first_error, read_text
 from annotate.extractor.entities import guess_entity_type, slugify
-from annotate.extractor.quotemarks import quoted_mask
+from annotate.extractor.quotemarks import kind_from_marks, quoted_mask
 from schemas import (
     AnnotatedDocument,
     Article,
@@ -65,7 +65,6 @@ from schemas import (
     Mention,
     Provenance,
     Quote,
-    QuoteKind,
     Span,
     ToolkitError,
     entity_id_for,
@@ -271,7 +270,8 @@ class _Builder:
         for n, (quote_id, content, cue, speaker) in enumerate(pending):
             speaker_entity = entity_of[speaker] if speaker else None
             try:
-                quotes.append(Quote(id=quote_id, kind=infer_kind(content, self.text, quoted), content=content, cue=cue,
+                kind = kind_from_marks(content, self.text, quoted)
+                quotes.append(Quote(id=quote_id, kind=kind, content=content, cue=cue,
                                     speaker_mention_id=_mention_id(speaker) if speaker else None,
                                     speaker_entity_id=speaker_entity))
             except ValidationError as e:
@@ -427,17 +427,6 @@ def _offset_hint(text: str, s: CitronSpan) -> str:
         return ("the offsets count UTF-16 code units (as JavaScript or Tk do); convert them to code points, "
                 "where an emoji counts 1")
     return "the offsets must be code points over this exact text (\\r\\n counts 2); fix the span or the text"
-
-
-def infer_kind(content: list[Span], text: str, quoted: list[bool]) -> QuoteKind:
-    """Direct if every letter/digit of the content is inside quotation marks, mixed if some are.
-
-    The BRAT importer's rule (``annotate.importers.brat._kind``), repeated because that one is private.
-    """
-    flags = [quoted[i] for span in content for i in range(span.start, span.end) if text[i].isalnum()]
-    if flags and all(flags):
-        return QuoteKind.DIRECT
-    return QuoteKind.MIXED if any(flags) else QuoteKind.INDIRECT
 
 
 # --- documents -> Citron ---------------------------------------------------------------------
