@@ -77,9 +77,8 @@ def run_demo(app: typer.Typer, out: Path, port: int) -> None:
          "--json", str(out / "evaluation.json"))
 
     creds = load_admin_credentials()
-    url = server.status().state.url if server.status().state else client.url
     typer.secho("\nDone. Look at the annotations in the browser:", bold=True, fg="green")
-    typer.echo(f"  {url}  (project 'News attribution')")
+    typer.echo(f"  {client.url}  (project 'News attribution')")
     if creds is not None:
         typer.echo(f"  admin: {creds.email}, password in {credentials_path()} (mode 0600)")
     typer.echo(f"  annotators: {', '.join(email_for(n) for n in DEMO_ANNOTATORS)}; passwords in the annotators "
