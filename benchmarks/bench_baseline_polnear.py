@@ -28,11 +28,11 @@ from pathlib import Path
 
 from bench_agreement import machine, update_section
 
-from annotate.paths import REPO_ROOT
 from exports.evaluate import compute_evaluation
 from exports.evaluation_inputs import read_jsonl
 from exports.evaluation_report import EvaluationReport, Figure
 from schemas import AnnotatedDocument, Quote, Span
+from schemas.paths import REPO_ROOT
 
 CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "polnear" / "dev"
 ANNOTATE = str(Path(sys.executable).with_name("annotate"))

@@ -2,7 +2,7 @@
 
 For each database: a fresh server (temporary ANNOTATE_HOME and data dir, free loopback port; for
 PostgreSQL a throwaway cluster from Debian's binaries, fsync on like a real server), ``--tasks``
-pre-imported tasks, and ``--annotators`` annotator accounts made by ``annotate.annotators``. Each
+pre-imported tasks, and ``--annotators`` annotator accounts made by ``annotate.labelstudio.annotators``. Each
 annotator is a separate OS process that logs in through the login form with its own password,
 fetches its own API token, waits at a barrier, then submits one annotation to each task (its own
 shuffled order, so writers meet on the same tasks). The payload of a task is the baseline
@@ -36,14 +36,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from annotate import server
-from annotate.annotators import add_annotator
-from annotate.articles import load_targets
-from annotate.client import StudioClient
-from annotate.paths import SEED_TARGETS
-from annotate.preload import baseline_prediction, task_data
-from annotate.project import init_project
-from schemas.labeling_config import generate_labeling_config
+from annotate.labelstudio import server
+from annotate.labelstudio.annotators import add_annotator
+from annotate.labelstudio.client import StudioClient
+from annotate.labelstudio.config import generate_labeling_config
+from annotate.labelstudio.database import DATABASES, Database
+from annotate.labelstudio.preload import baseline_prediction, task_data
+from annotate.labelstudio.project import init_project
+from annotate.labelstudio.wire import to_json
+from schemas.articles import load_targets
+from schemas.paths import REPO_ROOT, SEED_TARGETS
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_preload import free_port, machine, synthetic_articles  # noqa: E402 (a sibling script)
@@ -123,10 +125,11 @@ def annotate_tasks(url: str, email: str, password: str, task_ids: list[int], pay
     Path(out_file).write_text(report.model_dump_json(), encoding="utf-8")
 
 
-def run_database(database: server.Database, annotators: int, tasks: int, attempts: int,
+def run_database(database: Database, annotators: int, tasks: int, attempts: int,
                  payload: str) -> dict[str, Any]:
     """Fresh home, server (and cluster), project, tasks, accounts; then the concurrent run and the check."""
-    from annotate import postgres
+    sys.path.insert(0, str(REPO_ROOT / "tests"))  # the throwaway cluster is test infrastructure
+    import postgres_cluster as postgres
 
     with tempfile.TemporaryDirectory(prefix=f"bench-concurrent-{database}-") as home:
         os.environ["ANNOTATE_HOME"] = home
@@ -177,7 +180,7 @@ def measure(home: Path, state: server.ServerState, annotators: int, tasks: int, 
                            maximum_annotations=annotators).project
     articles = synthetic_articles(tasks, seed=1)
     imported = client.import_tasks(project.id, [{"data": task_data(a)} for a in articles])
-    payloads = {str(t): baseline_prediction(a)["result"] if payload == "baseline" else []
+    payloads = {str(t): to_json(baseline_prediction(a).result) if payload == "baseline" else []
                 for t, a in zip(imported.task_ids, articles)}
     payload_file = home / "payloads.json"
     payload_file.write_text(json.dumps(payloads), encoding="utf-8")
@@ -250,7 +253,7 @@ def compare(client: StudioClient, project_id: int, reports: list[WorkerReport], 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--databases", nargs="+", choices=server.DATABASES, default=list(server.DATABASES))
+    parser.add_argument("--databases", nargs="+", choices=DATABASES, default=list(DATABASES))
     parser.add_argument("--annotators", type=int, default=4)
     parser.add_argument("--tasks", type=int, default=500, help="Tasks; every annotator annotates each once.")
     parser.add_argument("--attempts", type=int, default=3, help="Tries per annotation (1 = no retries).")

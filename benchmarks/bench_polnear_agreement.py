@@ -3,7 +3,7 @@ figures PolNeAR publishes for its whole corpus: token-wise Krippendorff's alpha 
 attribution-wise agreement 0.923 (Newell, Margolin & Ruths, LREC 2018).
 
 Reads the BRAT files where they are (``../shared``, no license to copy them) through
-``annotate.importers.brat`` and runs ``exports.agreement.compute_agreement``.
+``annotate.formats.brat`` and runs ``exports.agreement.compute_agreement``.
 
     .venv/bin/python benchmarks/bench_polnear_agreement.py [--corpus DIR] [--update BENCHMARKS.md]
 """
@@ -17,9 +17,9 @@ from pathlib import Path
 
 from bench_agreement import machine, update_section
 
-from annotate.importers.brat import import_brat
-from annotate.paths import REPO_ROOT
+from annotate.formats.brat import import_brat
 from exports.agreement import compute_agreement
+from schemas.paths import REPO_ROOT
 
 CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "polnear" / "annotator-training"
 PUBLISHED = {("token_alpha", "token"): 0.754, ("attribution_agreement", "quote"): 0.923}

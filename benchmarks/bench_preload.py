@@ -22,14 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from annotate import server
-from annotate.articles import load_articles, load_targets
-from annotate.client import StudioClient
-from annotate.paths import SEED_TARGETS, SEEDS_DIR
-from annotate.preload import baseline_prediction, preload, task_data
-from annotate.project import init_project
+from annotate.labelstudio import server
+from annotate.labelstudio.client import StudioClient
+from annotate.labelstudio.config import generate_labeling_config
+from annotate.labelstudio.preload import baseline_prediction, preload, task_data
+from annotate.labelstudio.project import init_project
 from schemas import Article
-from schemas.labeling_config import generate_labeling_config
+from schemas.articles import load_articles, load_targets
+from schemas.paths import SEED_TARGETS, SEEDS_DIR
 
 
 def synthetic_articles(count: int, chars: int = 3000, seed: int = 0) -> list[Article]:
@@ -77,7 +77,7 @@ def run(count: int, naive_count: int, batch_size: int) -> dict[str, object]:
     baseline_prediction(articles[0])  # import the extractor outside the timings
 
     started = time.perf_counter()
-    regions = sum(len(baseline_prediction(a)["result"]) for a in articles[:naive_count])
+    regions = sum(len(baseline_prediction(a).result) for a in articles[:naive_count])
     predict_ms = (time.perf_counter() - started) / naive_count * 1e3
 
     figures: dict[str, object] = {

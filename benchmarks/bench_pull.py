@@ -31,13 +31,13 @@ from pathlib import Path
 
 from bench_preload import free_port, machine
 
-from annotate import server
-from annotate.articles import load_targets
-from annotate.client import StudioClient
-from annotate.paths import SEED_TARGETS, SEEDS_DIR
-from annotate.project import init_project
-from exports.pull import RetryPolicy
-from schemas.labeling_config import generate_labeling_config
+from annotate.labelstudio import server
+from annotate.labelstudio.client import StudioClient
+from annotate.labelstudio.config import generate_labeling_config
+from annotate.labelstudio.project import init_project
+from annotate.labelstudio.pull import RetryPolicy
+from schemas.articles import load_targets
+from schemas.paths import SEED_TARGETS, SEEDS_DIR
 
 ANNOTATE = Path(sys.executable).parent / "annotate"
 SEED_EXPORT = SEEDS_DIR / "annotations" / "seed-annotations.export.json"
@@ -46,8 +46,8 @@ IMPORT_BATCH = 500  # tasks per import request (~26 MB; Label Studio accepts up 
 # Run in a child: the single-request export, streamed to a file, as the pull's transport does it.
 _SINGLE = """
 import sys, time
-from annotate.client import StudioClient
-from exports.pull import RetryPolicy, download_export
+from annotate.labelstudio.client import StudioClient
+from annotate.labelstudio.snapshots import RetryPolicy, download_export
 client = StudioClient.open()
 started = time.perf_counter()
 with open(sys.argv[2], "w+b") as f:

@@ -20,9 +20,8 @@ article, each annotator pair and each bootstrap resample are sums of the same ro
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 import numpy as np
 from scipy.sparse import coo_matrix, spmatrix
@@ -55,6 +54,7 @@ from exports.compare import (
     overlapping,
     tally,
 )
+from exports.corpus import Corpus
 from exports.metrics import (
     bootstrap_ci,
     cohen_kappa,
@@ -70,7 +70,7 @@ from exports.metrics import (
     one_vs_rest,
     resample_weights,
 )
-from schemas import AnnotatedDocument, Role, ToolkitError
+from schemas import AnnotatedDocument, Role
 
 __all__ = ["AgreementReport", "TokenRoles", "cohen_kappa", "compute_agreement", "fleiss_kappa", "krippendorff_alpha",
            "token_roles"]
@@ -78,64 +78,8 @@ __all__ = ["AgreementReport", "TokenRoles", "cohen_kappa", "compute_agreement", 
 ROLES = tuple(Role)  # role codes are positions in this tuple
 ROLE_PRIORITY = (Role.CONTENT, Role.CUE, Role.SOURCE)  # a token in several roles takes the last
 ROLE_LAYERS = {Role.CONTENT: Layer.QUOTE, Role.CUE: Layer.CUE, Role.SOURCE: Layer.SPEAKER}
-# Not annotators: comparing them would mix agreement with evaluation.
-EXCLUDED_ORIGINS = {"gold": "gold standard, not an annotator", "prediction": "model prediction, not an annotator"}
 
 Stats = np.ndarray | spmatrix
-
-
-@dataclass(frozen=True)
-class _Corpus:
-    """The documents grouped by article, annotators sorted, and every pair of documents to compare."""
-
-    docs: list[AnnotatedDocument]  # sorted by (article id, annotator)
-    article_ids: list[str]
-    doc_article: np.ndarray  # (D,)
-    article_offsets: np.ndarray  # (A + 1,) documents of article a are article_offsets[a]:article_offsets[a + 1]
-    pairs: np.ndarray  # (P, 2) documents of one article, first annotator's name sorts first
-    pair_article: np.ndarray  # (P,)
-    pair_names: list[tuple[str, str]]  # distinct annotator pairs, sorted
-    pair_name: np.ndarray  # (P,) index into pair_names
-    compared: np.ndarray  # articles with two or more annotators
-    single: list[str]
-    excluded: list[ExcludedDocument]
-
-    @classmethod
-    def of(cls, docs: Iterable[AnnotatedDocument]) -> _Corpus:
-        kept, excluded = [], []
-        for doc in docs:
-            if doc.provenance.origin in EXCLUDED_ORIGINS:
-                excluded.append(ExcludedDocument(article_id=doc.article.id, annotator=doc.provenance.annotator,
-                                                 reason=EXCLUDED_ORIGINS[doc.provenance.origin]))
-            else:
-                kept.append(doc)
-        kept.sort(key=lambda d: (d.article.id, d.provenance.annotator))
-        seen: dict[str, str] = {}
-        for before, doc in zip([None, *kept], kept):
-            article, annotator = doc.article.id, doc.provenance.annotator
-            if seen.setdefault(article, doc.article.sha256) != doc.article.sha256:
-                raise ToolkitError(f"article {article!r}: documents annotate different texts (sha256 differs); "
-                                   "give each text its own article id")
-            if before is not None and (before.article.id, before.provenance.annotator) == (article, annotator):
-                raise ToolkitError(f"article {article!r}: annotator {annotator!r} has more than one document; "
-                                   "keep one per annotator and article")
-        article_ids = list(seen)
-        index = {a: i for i, a in enumerate(article_ids)}
-        doc_article = np.array([index[d.article.id] for d in kept], dtype=np.int64)
-        offsets = np.searchsorted(doc_article, np.arange(len(article_ids) + 1))
-        pairs = [(i, j) for a in range(len(article_ids)) for i, j in combinations(range(offsets[a], offsets[a + 1]), 2)]
-        pairs_array = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-        names = [(kept[i].provenance.annotator, kept[j].provenance.annotator) for i, j in pairs]
-        pair_names = sorted(set(names))
-        name_index = {n: i for i, n in enumerate(pair_names)}
-        counts = np.diff(offsets)
-        return cls(kept, article_ids, doc_article, offsets, pairs_array, doc_article[pairs_array[:, 0]], pair_names,
-                   np.array([name_index[n] for n in names], dtype=np.int64), np.flatnonzero(counts >= 2),
-                   [article_ids[a] for a in np.flatnonzero(counts == 1)], excluded)
-
-    def annotators(self, article: int) -> list[str]:
-        docs = self.docs[self.article_offsets[article] : self.article_offsets[article + 1]]
-        return [d.provenance.annotator for d in docs]
 
 
 @dataclass(frozen=True)
@@ -183,7 +127,7 @@ def _evaluate(fn: Callable[[np.ndarray], np.ndarray], stats: Stats, chunk: int =
     return np.concatenate([fn(_dense(stats[i : i + chunk])) for i in range(0, stats.shape[0], chunk)] or [[]])
 
 
-def _span_sources(corpus: _Corpus, units: Units, alignments: dict[Scheme, Alignment]) -> list[_Source]:
+def _span_sources(corpus: Corpus, units: Units, alignments: dict[Scheme, Alignment]) -> list[_Source]:
     """Pairwise F1, exact and overlap, over all labels and (typed) per label."""
     n_articles, n_names = len(corpus.article_ids), len(corpus.pair_names)
     sources = []
@@ -207,7 +151,7 @@ def _clusters(units: Units, alignment: Alignment) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
-def _attribute_sources(corpus: _Corpus, units: Units, alignment: Alignment) -> list[_Source]:
+def _attribute_sources(corpus: Corpus, units: Units, alignment: Alignment) -> list[_Source]:
     """Alpha, Cohen's and Fleiss' kappa of each attribute of aligned units; attribution agreement."""
     n_articles, n_names = len(corpus.article_ids), len(corpus.pair_names)
     layer = units.layer.value
@@ -290,7 +234,7 @@ def token_roles(docs: Sequence[AnnotatedDocument], units: dict[Layer, Units] | N
     return TokenRoles(roles, doc_offsets, tokens)
 
 
-def _token_sources(corpus: _Corpus, units: dict[Layer, Units]) -> list[_Source]:
+def _token_sources(corpus: Corpus, units: dict[Layer, Units]) -> list[_Source]:
     """Token-role alpha (PolNeAR's measure), over all roles and each role against the rest."""
     n_articles, n_names, n_roles = len(corpus.article_ids), len(corpus.pair_names), len(ROLES)
     roles = token_roles(corpus.docs, units)
@@ -322,7 +266,7 @@ def _figure(source: _Source, value: float, support: float, ci: tuple[float, floa
 def compute_agreement(docs: Sequence[AnnotatedDocument], *, resamples: int = 1000, seed: int = 0,
                       confidence: float = 0.95) -> AgreementReport:
     """Agreement among the annotators of ``docs`` (any order; several annotators per article)."""
-    corpus = _Corpus.of(docs)
+    corpus = Corpus.of(docs)  # gold and predictions are not annotators: comparing them would mix in evaluation
     units = extract_layers(corpus.docs)
     span_sources: list[_Source] = []
     attribute_sources: list[_Source] = []
@@ -367,7 +311,8 @@ def compute_agreement(docs: Sequence[AnnotatedDocument], *, resamples: int = 100
         annotators=sorted({d.provenance.annotator for d in corpus.docs}),
         articles_compared=len(compared),
         single_annotator_articles=corpus.single,
-        excluded=corpus.excluded,
+        excluded=[ExcludedDocument(article_id=e.article_id, annotator=e.annotator, reason=e.reason)
+                  for e in corpus.excluded],
         corpus=corpus_figures,
         articles=[ArticleAgreement(article_id=corpus.article_ids[a], annotators=corpus.annotators(a), figures=f)
                   for a, f in zip(compared.tolist(), article_figures)],

@@ -1,13 +1,16 @@
-"""The agreement report: a versioned pydantic model, its summary rows, and its terminal rendering."""
+"""The agreement report: a versioned pydantic model, its one reader, its summary rows, and its terminal rendering."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from schemas.errors import ToolkitError, first_error
+from schemas.files import read_text
 from schemas.version import SCHEMA_VERSION
 
 REPORT_VERSION = "1.0.0"
@@ -117,6 +120,17 @@ class AgreementReport(_Model):
             for f in self.corpus
             if f.label is None
         ]
+
+
+def read_agreement_report(path: Path) -> AgreementReport:
+    """The report ``annotate agreement --json`` wrote to ``path`` (given with ``--agreement`` to evaluate and
+    publish); a missing or invalid file is a ``ToolkitError``."""
+    if not path.is_file():
+        raise ToolkitError(f"--agreement {path}: no such file; give the JSON written by `annotate agreement --json`")
+    try:
+        return AgreementReport.model_validate_json(read_text(path))
+    except ValidationError as e:
+        raise ToolkitError(f"{path}: {first_error(e)}; give the JSON written by `annotate agreement --json`") from None
 
 
 def _number(value: float | None) -> str:

@@ -33,10 +33,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from exports.agreement_report import AgreementReport, BootstrapSettings
+from exports.agreement_report import AgreementReport, BootstrapSettings, read_agreement_report
 from exports.compare import (
     EXACT,
     OVERLAP,
@@ -55,7 +56,8 @@ from exports.compare import (
     extract_units,
     tally,
 )
-from exports.evaluation_inputs import InputInfo, Located
+from exports.corpus import Corpus
+from exports.evaluation_inputs import InputInfo, Located, read_gold, read_jsonl, release_agreement
 from exports.evaluation_report import (
     AnnotatorEvaluation,
     Ceiling,
@@ -105,18 +107,8 @@ class _Pairs:
 
 
 def _pair(gold: Sequence[Located], pred: Sequence[Located]) -> _Pairs:
-    gold_text: dict[str, tuple[str, str]] = {}  # article id -> (sha256, where first seen)
-    gold_seen: dict[tuple[str, str], str] = {}
-    for located in gold:
-        article, annotator = located.doc.article, located.doc.provenance.annotator
-        sha, first = gold_text.setdefault(article.id, (article.sha256, located.where))
-        if sha != article.sha256:
-            raise ToolkitError(f"{located.where}: gold article {article.id!r} has a different text (sha256) than at "
-                               f"{first}; one article id must mean one text: fix the gold or give it a new id")
-        earlier = gold_seen.setdefault((article.id, annotator), located.where)
-        if earlier != located.where:
-            raise ToolkitError(f"{located.where}: a second gold document by {annotator!r} for article {article.id!r} "
-                               f"(the first is at {earlier}); keep one per annotator and article")
+    corpus = Corpus.of([g.doc for g in gold], [g.where for g in gold], exclude_origins=False)
+    texts = corpus.texts
     predicted: dict[str, Located] = {}
     unmatched = []
     pred_seen: dict[str, str] = {}
@@ -126,30 +118,29 @@ def _pair(gold: Sequence[Located], pred: Sequence[Located]) -> _Pairs:
         if earlier != located.where:
             raise ToolkitError(f"{located.where}: a second prediction for article {article.id!r} (the first is at "
                                f"{earlier}); evaluate one prediction per article (one model at a time)")
-        if article.id not in gold_text:
+        if article.id not in texts:
             unmatched.append(UnmatchedPrediction(where=located.where, article_id=article.id, reason="not in the gold",
                                                  detail="no gold document has this article id"))
-        elif gold_text[article.id][0] != article.sha256:
+        elif texts.sha256(article.id) != article.sha256:
             unmatched.append(UnmatchedPrediction(
                 where=located.where, article_id=article.id, reason="text differs",
-                detail=f"sha256 {article.sha256[:12]}... but the gold's text is {gold_text[article.id][0][:12]}...; "
+                detail=f"sha256 {article.sha256[:12]}... but the gold's text is {texts.sha256(article.id)[:12]}...; "
                        "predict on the gold's text"))
         else:
             predicted[article.id] = located
     if not predicted:
         raise ToolkitError(f"none of the {len(pred)} predictions is of a gold article (same id and text; "
-                           f"{len(gold_text)} gold articles); predict on the gold's articles, e.g. `annotate extract`")
-    kept = sorted((g for g in gold if g.doc.article.id in predicted),
-                  key=lambda g: (g.doc.article.id, g.doc.provenance.annotator))
+                           f"{len(texts)} gold articles); predict on the gold's articles, e.g. `annotate extract`")
+    kept = [d for d in corpus.docs if d.article.id in predicted]  # sorted by (article id, annotator)
     article_ids = sorted(predicted)
-    annotators = sorted({g.doc.provenance.annotator for g in kept})
-    docs = [g.doc for g in kept] + [predicted[a].doc for a in article_ids]
+    annotators = sorted({d.provenance.annotator for d in kept})
+    docs = kept + [predicted[a].doc for a in article_ids]
     article_index = {a: i for i, a in enumerate(article_ids)}
-    pair_article = np.array([article_index[g.doc.article.id] for g in kept], dtype=np.int64)
+    pair_article = np.array([article_index[d.article.id] for d in kept], dtype=np.int64)
     pairs = np.column_stack([np.arange(len(kept)), len(kept) + pair_article]).astype(np.int64)
     return _Pairs(docs, pairs, article_ids, pair_article, annotators,
-                  np.array([annotators.index(g.doc.provenance.annotator) for g in kept], dtype=np.int64),
-                  len(kept), unmatched, sorted(set(gold_text) - set(predicted)))
+                  np.array([annotators.index(d.provenance.annotator) for d in kept], dtype=np.int64),
+                  len(kept), unmatched, sorted(set(texts) - set(predicted)))
 
 
 # --- statistics --------------------------------------------------------------------------------------------
@@ -448,3 +439,20 @@ def _summary(info: InputInfo, docs: list[AnnotatedDocument]) -> InputSummary:
     return InputSummary(path=info.path, kind=info.kind, release_version=info.release_version, split=info.split,
                         documents=len(docs), articles=len({d.article.id for d in docs}),
                         annotators=sorted({d.provenance.annotator for d in docs}))
+
+
+def evaluate_files(gold: Path, pred: Path, *, agreement: Path | None = None, split: str | None = None,
+                   resamples: int = 1000, seed: int = 0) -> EvaluationReport:
+    """``annotate evaluate``: the gold (a release folder or a JSONL) against a JSONL of predictions.
+
+    The human ceiling comes from ``agreement``, else from the agreement report a release carries.
+    """
+    gold_docs, gold_info = read_gold(gold, split)
+    pred_docs = read_jsonl(pred, "--pred")
+    if agreement is None and gold.is_dir():
+        agreement = release_agreement(gold)
+    return compute_evaluation(
+        gold_docs, pred_docs, gold_info=gold_info, pred_info=InputInfo(str(pred)),
+        agreement=read_agreement_report(agreement) if agreement is not None else None,
+        ceiling_source=str(agreement) if agreement is not None else None, resamples=resamples, seed=seed,
+    )

@@ -4,10 +4,10 @@ documents (JSONL), and the agreement report that gives the ceilings.
 Every document keeps where it was read (``file:line``, or the Parquet file and row), so that every later
 error and every prediction left out of the evaluation can name it.
 
-A release folder is read back from the gold configs that ``exports.dataset_rows`` writes (``articles``,
-``entities``, ``mentions``, ``quotes``, ``stances``, ``claims``; ``data/<config>/<split>.parquet``), one gold
-document per article; dataset_rows offers no reader, so the inverse mapping is here. Class labels are stored
-as positions in the enums of ``schemas.labels`` (dataset_rows encodes them so), and read back the same way.
+A release folder is read back from its gold configs (``articles`` and ``exports.dataset.rows.GOLD_LAYERS``;
+``data/<config>/<split>.parquet``), one gold document per article: this module chooses the files and names
+where each row came from; the rows are decoded by the dataset's own codec (``exports.dataset.rows``), and the
+version comes from the release records (``exports.dataset.release``).
 """
 
 from __future__ import annotations
@@ -20,27 +20,13 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from annotate.articles import first_error, read_text
-from exports.agreement_report import AgreementReport
-from schemas import (
-    AnnotatedDocument,
-    Article,
-    CheckWorthy,
-    Claim,
-    Entity,
-    EntityType,
-    Mention,
-    Polarity,
-    Provenance,
-    Quote,
-    QuoteKind,
-    Span,
-    Stance,
-    ToolkitError,
-)
+from exports.dataset.release import version_of
+from exports.dataset.rows import GOLD_LAYERS, article_of, gold_document, gold_item
+from schemas import AnnotatedDocument, Article, ToolkitError
+from schemas.documents import iter_documents
+from schemas.errors import first_error
 
 RELEASE_AGREEMENT = "agreement.json"  # an agreement report carried in a release folder, if any
-GOLD_CONFIGS = ("entities", "mentions", "quotes", "stances", "claims")
 
 
 @dataclass(frozen=True)
@@ -65,8 +51,6 @@ def read_jsonl(path: Path, option: str) -> list[Located]:
     """``AnnotatedDocument``s, one JSON object per line; a bad line raises ``ToolkitError`` naming ``file:line``."""
     if not path.is_file():
         raise ToolkitError(f"{option} {path}: no such file; give a JSONL file of AnnotatedDocument, one per line")
-    from annotate.documents import iter_documents
-
     docs = [Located(f"{path}:{lineno}", doc) for lineno, doc in iter_documents(path)]
     if not docs:
         raise ToolkitError(f"{option} {path}: no documents in the file; give a JSONL of AnnotatedDocument")
@@ -104,45 +88,6 @@ def _parquet_rows(folder: Path, config: str, split: str | None) -> Iterable[tupl
             yield str(file), n, row
 
 
-def _release_version(folder: Path) -> str | None:
-    from exports.release import HISTORY_FILE, RELEASE_FILE, Release, ReleaseHistory
-
-    try:
-        if (folder / RELEASE_FILE).is_file():  # a version folder: .releases/<version>/
-            return Release.model_validate_json((folder / RELEASE_FILE).read_bytes()).version
-        if (folder / HISTORY_FILE).is_file():
-            latest = ReleaseHistory.model_validate_json((folder / HISTORY_FILE).read_bytes()).latest
-            return latest.version if latest else None
-    except ValidationError as e:
-        raise ToolkitError(f"{folder}: release record unreadable ({first_error(e)}); publish the release again") \
-            from None
-    return None
-
-
-def _span(value: dict | None) -> Span | None:
-    return None if value is None else Span(**value)
-
-
-def _item(config: str, row: dict) -> Entity | Mention | Quote | Stance | Claim:
-    """One gold item from its row: the inverse of ``exports.dataset_rows``' per-layer fields."""
-    if config == "entities":
-        return Entity(id=row["entity_id"], name=row["name"], type=list(EntityType)[row["type"]],
-                      wikidata=row["wikidata"])
-    if config == "mentions":
-        return Mention(id=row["mention_id"], span=_span(row["span"]), entity_id=row["entity_id"],
-                       supported_by=row["supported_by"] or [])
-    if config == "quotes":
-        return Quote(id=row["quote_id"], kind=list(QuoteKind)[row["kind"]], content=[Span(**s) for s in row["content"]],
-                     cue=_span(row["cue"]), speaker_mention_id=row["speaker_mention_id"],
-                     speaker_entity_id=row["speaker_entity_id"], supported_by=row["supported_by"] or [])
-    if config == "stances":
-        return Stance(id=row["stance_id"], holder_entity_id=row["holder_entity_id"], target_id=row["target_id"],
-                      polarity=list(Polarity)[row["polarity"]], evidence=row["evidence"] or [],
-                      supported_by=row["supported_by"] or [])
-    return Claim(id=row["claim_id"], span=_span(row["span"]), claimant_entity_id=row["claimant_entity_id"],
-                 check_worthy=list(CheckWorthy)[row["check_worthy"]], supported_by=row["supported_by"] or [])
-
-
 def read_release(folder: Path, split: str | None = None) -> tuple[list[Located], str | None]:
     """One gold document per article of a published release folder, and the release's version."""
     data = folder / "data"
@@ -156,18 +101,18 @@ def read_release(folder: Path, split: str | None = None) -> tuple[list[Located],
     for file, n, row in _parquet_rows(folder, "articles", split):
         where = f"{file} row {n}"
         try:
-            articles[row["id"]] = (where, Article.model_validate(row))
+            articles[row["id"]] = (where, article_of(row))
         except ValidationError as e:
             raise ToolkitError(f"{where} (article {row.get('id')!r}): {first_error(e)}; publish the release again") \
                 from None
     items: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for config in GOLD_CONFIGS:
+    for config in GOLD_LAYERS:
         for file, n, row in _parquet_rows(folder, config, split):
             if row["article_id"] not in articles:
                 raise ToolkitError(f"{file} row {n} (id {row['id']!r}): article {row['article_id']!r} is not in the "
                                    "articles config of this split; the release is inconsistent: publish it again")
             try:
-                items[row["article_id"]][config].append(_item(config, row))
+                items[row["article_id"]][config].append(gold_item(config, row))
             except (ValidationError, KeyError, IndexError, TypeError) as e:
                 detail = first_error(e) if isinstance(e, ValidationError) else f"unexpected row layout ({e!r})"
                 raise ToolkitError(f"{file} row {n} (id {row.get('id')!r}): {detail}; publish the release again") \
@@ -175,27 +120,17 @@ def read_release(folder: Path, split: str | None = None) -> tuple[list[Located],
     docs = []
     for article_id, (where, article) in sorted(articles.items()):
         try:
-            doc = AnnotatedDocument(article=article, provenance=Provenance(annotator="gold", origin="gold"),
-                                    **items.get(article_id, {}))
+            doc = gold_document(article, items.get(article_id, {}))
         except ValidationError as e:
             raise ToolkitError(f"{folder}: gold document of article {article_id!r} ({where}): {first_error(e)}; "
                                "publish the release again") from None
         docs.append(Located(f"{where} (article {article_id!r})", doc))
     if not docs:
         raise ToolkitError(f"--gold {folder}: no articles{f' in split {split}' if split else ''}; nothing to evaluate")
-    return docs, _release_version(folder)
+    return docs, version_of(folder)
 
 
 def release_agreement(folder: Path) -> Path | None:
     """The agreement report a release folder carries (``agreement.json``), if any."""
     path = folder / RELEASE_AGREEMENT
     return path if path.is_file() else None
-
-
-def read_agreement_report(path: Path) -> AgreementReport:
-    if not path.is_file():
-        raise ToolkitError(f"--agreement {path}: no such file; give the JSON written by `annotate agreement --json`")
-    try:
-        return AgreementReport.model_validate_json(read_text(path))
-    except ValidationError as e:
-        raise ToolkitError(f"{path}: {first_error(e)}; give the JSON written by `annotate agreement --json`") from None

@@ -2,8 +2,8 @@
 
 One column per annotator shows the article text with the layers colour-coded (quote content,
 cue, mention, claim; each layer its own visual channel, so overlapping layers stay visible).
-Units are grouped across annotators exactly as adjudication groups them (``exports.adjudicate.
-group_units`` over the comparison core); a unit is
+Units are grouped across annotators exactly as adjudication groups them (``exports.adjudication.
+units.group_units`` over the comparison core); a unit is
 
 - *unmatched* when its group lacks one of the article's annotators (or holds two units of one):
   red hatching and a red ✗ badge;
@@ -23,8 +23,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from exports.adjudicate import ATTRIBUTES, EXCLUDED_ORIGINS, Corpus, UnitView, group_units
+from exports.adjudication.groups import ATTRIBUTES, UnitView, group_units
 from exports.compare import NO_VALUE, Boundary, Layer
+from exports.corpus import Corpus
 from schemas import AnnotatedDocument, ToolkitError
 
 # Report layers in display order, with the CSS class and the name shown to people.
@@ -243,11 +244,9 @@ def _article_section(n: int, docs: list[AnnotatedDocument], doc_base: int,
 def render_report(docs: Sequence[AnnotatedDocument], *, boundary: Boundary = Boundary.OVERLAP,
                   where: Sequence[str] | None = None, title: str = "Annotator disagreements") -> HtmlReport:
     """The page for ``docs`` (annotators' documents, any order; gold and predictions are left out)."""
-    kept = [(d, w) for d, w in zip(docs, where or [f"document {i + 1}" for i in range(len(docs))])
-            if d.provenance.origin not in EXCLUDED_ORIGINS]
-    if not kept:
+    corpus = Corpus.of(docs, where)
+    if not corpus.docs:
         raise ToolkitError("no annotator documents to show (all are gold or predictions); pass the JSONL of a pull")
-    corpus = Corpus.of([d for d, _ in kept], [w for _, w in kept])
     grouped = {layer: group_units(corpus, layer, boundary) for layer in LAYERS}
     sections, summaries = [], []
     for a in range(len(corpus.article_ids)):

@@ -13,7 +13,7 @@ temporary ``ANNOTATE_HOME`` for the whole session. It is stopped at the end of t
 also when tests fail; and the server is told to die with the test process if that is killed.
 
 Its database is SQLite unless ``ANNOTATE_TEST_DATABASE=postgresql``: then a throwaway PostgreSQL
-cluster (``annotate.postgres``, Debian's binaries) is started for the session and removed after it.
+cluster (``postgres_cluster``, Debian's binaries) is started for the session and removed after it.
 """
 
 from __future__ import annotations
@@ -24,21 +24,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import postgres_cluster as postgres
 import pytest
 from pydantic import SecretStr
 
-from annotate import postgres, server
-from annotate.client import ENV_TOKEN, ENV_URL, Connection, ProjectInfo, StudioClient
-from annotate.credentials import load_admin_credentials
+from annotate.labelstudio import server
+from annotate.labelstudio.client import ProjectInfo, StudioClient
+from annotate.labelstudio.connection import ENV_TOKEN, ENV_URL, Connection
+from annotate.labelstudio.credentials import load_admin_credentials
+from annotate.labelstudio.database import DATABASES, Database
 
 TEST_DATABASE_ENV = "ANNOTATE_TEST_DATABASE"
 
 
-def session_database() -> server.Database:
+def session_database() -> Database:
     """The session server's database, from ``ANNOTATE_TEST_DATABASE`` (default sqlite)."""
     value = os.environ.get(TEST_DATABASE_ENV, "").strip().lower() or "sqlite"
-    if value not in server.DATABASES:
-        raise pytest.UsageError(f"{TEST_DATABASE_ENV}={value!r}: use one of {', '.join(server.DATABASES)}")
+    if value not in DATABASES:
+        raise pytest.UsageError(f"{TEST_DATABASE_ENV}={value!r}: use one of {', '.join(DATABASES)}")
     return value  # type: ignore[return-value]
 
 
@@ -67,7 +70,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def ls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    """A real Label Studio 1.23.2, started once per session through ``annotate.server.start``.
+    """A real Label Studio 1.23.2, started once per session through ``annotate.labelstudio.server.start``.
 
     Sets ``ANNOTATE_HOME`` to a temporary directory for the rest of the session (so the CLI and
     ``StudioClient.open()`` find this server) and removes ``ANNOTATE_LS_URL``/``ANNOTATE_LS_TOKEN``.
@@ -113,10 +116,10 @@ def ls_client(ls_server: LocalServer) -> StudioClient:
 def ls_project(request: pytest.FixtureRequest, ls_client: StudioClient) -> ProjectInfo:
     """A fresh project per test module, titled after the module, with the toolkit's labeling config
     (from the seeds' targets) and ``maximum_annotations=2``. Empty: preload what you need."""
-    from annotate.articles import load_targets
-    from annotate.paths import SEED_TARGETS
-    from annotate.project import init_project
-    from schemas.labeling_config import generate_labeling_config
+    from annotate.labelstudio.config import generate_labeling_config
+    from annotate.labelstudio.project import init_project
+    from schemas.articles import load_targets
+    from schemas.paths import SEED_TARGETS
 
     title = f"test {request.module.__name__}"
     config = generate_labeling_config(load_targets(SEED_TARGETS))

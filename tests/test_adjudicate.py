@@ -11,18 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from annotate.cli import main
-from exports.adjudicate import (
-    AdjudicationReport,
-    Decisions,
-    MajorityRule,
-    adjudicate,
-    latest_adjudication,
-    load_decisions,
-    parse_majority,
-    push_conflicts,
-    read_documents,
-    run_adjudication,
-)
+from exports.adjudication.decisions import Decision, Decisions, MajorityRule, load_decisions, parse_majority
+from exports.adjudication.latest import latest_adjudication
+from exports.adjudication.report import AdjudicationReport
+from exports.adjudication.review import push_conflicts
+from exports.adjudication.rules import adjudicate
+from exports.adjudication.run import documents_with_where, run_adjudication
 from exports.compare import Boundary
 from schemas import AnnotatedDocument, Article, Claim, Entity, Mention, Provenance, Quote, Span, Stance, ToolkitError
 
@@ -345,8 +339,6 @@ def test_two_ground_truths_hold_the_article_back_until_decided(tmp_path):
 
 
 def _decision(**fields):
-    from exports.adjudicate import Decision
-
     return Decision(**fields)
 
 
@@ -502,23 +494,23 @@ def test_documents_are_split_on_newline_only(tmp_path):
     path = tmp_path / "docs.jsonl"
     path.write_text(json.dumps(json.loads(doc.model_dump_json()), ensure_ascii=False) + "\n", encoding="utf-8")
     assert "\u2028" in path.read_text(encoding="utf-8")
-    sourced = read_documents([path])
-    assert sourced.docs == [doc] and sourced.where == [f"{path}:1"]
+    docs, where = documents_with_where([path])
+    assert docs == [doc] and where == [f"{path}:1"]
 
 
 def test_bad_document_files_name_file_and_line(tmp_path):
     path = tmp_path / "docs.jsonl"
     path.write_text(build("a", SPEC).model_dump_json() + "\n\n{broken\n", encoding="utf-8")
     with pytest.raises(ToolkitError, match=rf"{re.escape(str(path))}:3: invalid JSON"):
-        read_documents([path])
+        documents_with_where([path])
     record = json.loads(build("a", SPEC).model_dump_json())
     record["mentions"][0]["span"]["text"] = "Macro"
     path.write_text(json.dumps(record) + "\n", encoding="utf-8")
     with pytest.raises(ToolkitError, match=rf"{re.escape(str(path))}:1: .*mention 'm0'"):
-        read_documents([path])
+        documents_with_where([path])
     path.write_text("\n", encoding="utf-8")
     with pytest.raises(ToolkitError, match="no annotated documents in"):
-        read_documents([path])
+        documents_with_where([path])
 
 
 def test_outputs_never_overwrite_inputs(tmp_path, home):
@@ -607,9 +599,9 @@ def test_cli_without_documents_or_pull_says_what_to_do(tmp_path, home, capsys):
 
 @pytest.mark.server
 def test_push_conflicts_creates_review_tasks_once(ls_client, ls_project, tmp_path, capsys):
-    from annotate.articles import load_articles
-    from annotate.authoring import compile_file
-    from annotate.paths import SEEDS_DIR
+    from annotate.formats.authoring import compile_file
+    from schemas.articles import load_articles
+    from schemas.paths import SEEDS_DIR
 
     articles = {a.id: a for a in load_articles([SEEDS_DIR])}
     docs = [d for n in (1, 2) for d in compile_file(SEEDS_DIR / f"annotations/authoring/annotator-{n}.json",

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from annotate.cli import main
 from exports.agreement import compute_agreement
-from exports.agreement_cli import write_atomically
 from exports.agreement_report import AgreementReport
 from exports.compare import TOKEN_PATTERN
 from schemas import (
@@ -31,6 +30,7 @@ from schemas import (
     Stance,
     ToolkitError,
 )
+from schemas.files import write_atomically
 
 TEXT = ('Putin said: "Western troops in Ukraine would be legitimate targets." Macron replied that Europe '
         "would decide, and he added that talks with Kyiv go on. Zelensky's office said nothing.")
@@ -173,13 +173,13 @@ def test_gold_and_predictions_are_left_out_and_listed():
 
 
 def test_duplicate_annotator_of_one_article_is_an_error():
-    with pytest.raises(ToolkitError, match="article 'eef': annotator 'a' has more than one document; keep one"):
+    with pytest.raises(ToolkitError, match="annotator 'a' already has a document of article 'eef' at document 1"):
         compute_agreement([build("a", PUTIN), build("a", {})])
 
 
 def test_one_article_id_with_two_texts_is_an_error():
     changed = Article.from_text("eef", TEXT + " Later edit.")
-    with pytest.raises(ToolkitError, match="article 'eef': documents annotate different texts"):
+    with pytest.raises(ToolkitError, match="article 'eef' has a different text"):
         compute_agreement([build("a", PUTIN), build("b", {}, article=changed)])
 
 
@@ -333,17 +333,17 @@ def test_cli_rejects_an_empty_file_and_a_missing_file(tmp_path, capsys):
 def test_cli_without_paths_uses_the_last_pull(tmp_path, capsys, monkeypatch):
     docs = tmp_path / "pulled.jsonl"
     write_jsonl(docs, [build("a", PUTIN), build("b", PUTIN)])
-    pull = types.ModuleType("exports.pull")
+    pull = types.ModuleType("annotate.labelstudio.pull")
     pull.latest_pull_docs = lambda: docs
-    monkeypatch.setitem(sys.modules, "exports.pull", pull)
+    monkeypatch.setitem(sys.modules, "annotate.labelstudio.pull", pull)
     code, out, _ = run(["agreement", "--resamples", "20"], capsys)
     assert code == 0 and "2 documents" in out
 
 
-def test_cli_without_paths_or_pull_support_says_what_to_do(capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "exports.pull", None)  # makes the import fail like a missing module
+def test_cli_without_paths_and_no_pull_yet_says_what_to_do(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ANNOTATE_HOME", str(tmp_path / "home"))
     code, _, err = run(["agreement"], capsys)
-    assert code == 2 and "no DOCS.jsonl given" in err and "pass the annotated documents as JSONL paths" in err
+    assert code == 2 and "no pull in" in err and "run `annotate pull` first" in err
 
 
 def test_cli_json_into_a_missing_directory_fails_before_writing(tmp_path, capsys):

@@ -8,15 +8,15 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from annotate.annotators import add_annotator, check_password, local_data_dir, normalize_email
-from annotate.articles import load_articles
 from annotate.cli import app
-from annotate.client import ProjectInfo, StudioClient
-from annotate.credentials import annotator_password, annotator_passwords_path
-from annotate.paths import SEEDS_DIR
-from annotate.preload import preload
-from annotate.project import project_status, record_project
+from annotate.labelstudio.annotators import add_annotator, check_password, local_data_dir, normalize_email
+from annotate.labelstudio.client import ProjectInfo, StudioClient
+from annotate.labelstudio.credentials import annotator_password, annotator_passwords_path
+from annotate.labelstudio.preload import preload
+from annotate.labelstudio.project import project_status, record_project
 from schemas import ToolkitError
+from schemas.articles import load_articles
+from schemas.paths import SEEDS_DIR
 
 runner = CliRunner()
 

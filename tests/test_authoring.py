@@ -2,7 +2,7 @@
 
 import pytest
 
-from annotate.authoring import compile_document, locate
+from annotate.formats.authoring import compile_document, locate
 from schemas import Article, ToolkitError
 
 TEXT = "Putin said no. Later Putin said yes, Putin added."

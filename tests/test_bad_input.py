@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from conftest import free_port
 
-from annotate.paths import REPO_ROOT, SEEDS_DIR
+from schemas.paths import REPO_ROOT, SEEDS_DIR
 
 SEED_EXPORT = REPO_ROOT / "seeds" / "annotations" / "seed-annotations.export.json"
 SEED_GOLD = REPO_ROOT / "seeds" / "annotations" / "gold.jsonl"
@@ -165,14 +165,14 @@ def as_annotator(line: str, annotator: str) -> str:
 
 
 def pulled_seed_docs(ctx: Ctx) -> Path:
-    from exports.labelstudio import parse_export
+    from annotate.labelstudio.export import parse_export
 
     docs = parse_export(SEED_EXPORT.read_bytes()).documents
     return ctx.file("pulled.jsonl", "".join(d.model_dump_json() + "\n" for d in docs))
 
 
 def published(ctx: Ctx) -> Path:
-    from exports.publish import PublishRequest, publish
+    from exports.dataset.publish import PublishRequest, publish
 
     out = ctx.tmp / "dataset"
     publish(PublishRequest(version="1.0.0", out=out, gold=[SEED_GOLD]))
@@ -267,7 +267,7 @@ def unreachable(ctx: Ctx) -> list[Any]:
 
 # -- the table -------------------------------------------------------------------------------------------------
 
-EXPORT, REPORT = "Label Studio export (exports.labelstudio.load_export)", "per item, in the pull report"
+EXPORT, REPORT = "Label Studio export (annotate.labelstudio.export.load_export)", "per item, in the pull report"
 GOLD_1 = json.dumps({"version": "1.0.0", "event": "e", "targets": [{"id": "a", "description": "x"}]})
 LS = "Label Studio server (real)"
 
@@ -325,49 +325,49 @@ CASES: dict[str, Case] = {
     # Articles: JSONL, .txt folders, manifests (preload, extract)
     "articles-invalid-json-line-2": Case(
         articles('{"id": "a", "text": "x"}\n{bad\n'),
-        r"articles\.jsonl:2: invalid JSON \(.*\); one article object per line", "annotate.articles"),
+        r"articles\.jsonl:2: invalid JSON \(.*\); one article object per line", "schemas.articles"),
     "articles-line-not-an-object": Case(
         articles('{"id": "a", "text": "x"}\n[1]\n'), r"articles\.jsonl:2: expected a JSON object with id and text",
-        "annotate.articles"),
+        "schemas.articles"),
     "articles-bad-id": Case(
         articles('{"id": "a b", "text": "x"}\n'),
         r"articles\.jsonl:1: id: String should match pattern .*; fix the line \(one article per line: id, text\)",
-        "annotate.articles + schemas.Article"),
+        "schemas.articles + schemas.Article"),
     "articles-hash-mismatch": Case(
         articles('{"id": "a", "text": "x", "sha256": "' + "0" * 64 + '"}\n'),
         r"articles\.jsonl:1: article 'a': sha256 0+\.\.\. does not match its text", "schemas.Article"),
     "articles-same-id-two-texts": Case(
         articles('{"id": "a", "text": "one"}\n{"id": "a", "text": "two"}\n'),
         r"article id 'a' appears twice with different texts \(in .*articles\.jsonl and .*articles\.jsonl\); give "
-        r"each article its own id", "annotate.articles"),
+        r"each article its own id", "schemas.articles"),
     "articles-not-utf8": Case(
         articles(b'{"id": "a", "text": "\xff"}\n'), r"articles\.jsonl: not UTF-8 at byte 21; convert the file to UTF-8",
-        "annotate.articles"),
+        "schemas.articles"),
     "articles-manifest-entry-incomplete": Case(
         manifest('{"articles": [{"id": "a"}]}'),
         r"manifest\.json entry 0: file, sha256 missing or not a string; every entry needs id, file and sha256",
-        "annotate.articles"),
+        "schemas.articles"),
     "articles-manifest-not-an-object": Case(
         manifest("[1, 2]"), r'manifest\.json: expected \{"articles": \[\.\.\.\]\}; see seeds/manifest\.json',
-        "annotate.articles"),
+        "schemas.articles"),
     "preload-missing-path": Case(
-        lambda ctx: ["preload", ctx.tmp / "nope"], r"nope: no such file or directory", "annotate.articles"),
+        lambda ctx: ["preload", ctx.tmp / "nope"], r"nope: no such file or directory", "schemas.articles"),
     # Documents and predictions (JSONL of AnnotatedDocument)
     "docs-invalid-json-line-3": Case(
         lambda ctx: ["agreement", ctx.file("docs.jsonl", gold_lines()[0] + "\n\n{oops\n")],
-        r"docs\.jsonl:3: invalid JSON \(.*\); one annotated document per line", "exports.agreement_cli"),
+        r"docs\.jsonl:3: invalid JSON \(.*\); one annotated document per line", "annotate.cli.agreement"),
     "docs-span-text-mismatch-line-2": Case(
         lambda ctx: ["agreement", ctx.file("docs.jsonl", gold_lines()[0] + "\n" + broken_span_document() + "\n")],
         r"docs\.jsonl:2: mentions\.0\.span: span \[\d+, \d+\) covers \d+ code points but its text has 3: offsets "
         r"must be Unicode code points; fix the document or pull again", "schemas.Span"),
     "docs-empty-file": Case(
         lambda ctx: ["adjudicate", ctx.file("docs.jsonl", "\n"), "--out", ctx.tmp / "gold.jsonl"],
-        r"no annotated documents in .*docs\.jsonl; pass the JSONL of a pull", "exports.adjudicate"),
+        r"no annotated documents in .*docs\.jsonl; pass the JSONL of a pull", "exports.adjudication.run"),
     "docs-same-annotator-twice": Case(
         lambda ctx: ["adjudicate", ctx.file("docs.jsonl", "\n".join([as_annotator(gold_lines()[0], "ann")] * 2)),
                      "--out", ctx.tmp / "gold.jsonl"],
         r"docs\.jsonl:2: annotator 'ann' already has a document of article '000_77ccc7b56971afc5' at "
-        r".*docs\.jsonl:1; keep one per annotator and article", "exports.adjudicate"),
+        r".*docs\.jsonl:1; keep one per annotator and article", "exports.corpus"),
     "predictions-bad-line-2": Case(
         lambda ctx: ["evaluate", "--gold", SEED_GOLD, "--pred", ctx.file("pred.jsonl", gold_lines()[0] + "\n{x\n")],
         r"pred\.jsonl:2: invalid JSON \(.*\); one annotated document per line",
@@ -378,58 +378,58 @@ CASES: dict[str, Case] = {
     "gold-that-is-not-gold": Case(
         lambda ctx: ["publish", pulled_seed_docs(ctx), "--version", "1.0.0", "--out", ctx.tmp / "ds"],
         r"pulled\.jsonl:1: provenance says annotator 'annotator-1@example\.org', origin 'label-studio', not gold; "
-        r"pass raw per-annotator documents with --annotations", "exports.publish"),
+        r"pass raw per-annotator documents with --annotations", "exports.dataset.publish"),
     # BRAT
     "brat-not-a-directory": Case(
         lambda ctx: ["import", "brat", ctx.tmp / "nope", "--out", ctx.tmp / "b.jsonl"],
-        r"nope: not a directory; give a BRAT folder", "annotate.importers.brat"),
+        r"nope: not a directory; give a BRAT folder", "annotate.formats.brat"),
     "brat-span-text-mismatch": Case(
         brat("T1\tSource 0 3\tBob\nT2\tContent 9 12\tHEY\n"),
         r"art_ann1\.ann:2: T2 says 'HEY' but the article has 'hi\.' at 9 12; the \.ann does not belong to this text",
-        "annotate.importers.brat"),
+        "annotate.formats.brat"),
     "brat-offsets-past-the-end": Case(
         brat("T1\tSource 0 30\tBob\n"),
         r"art_ann1\.ann:1: T1 offsets 0 30 are empty or past the article's 12 code points; fix the offsets",
-        "annotate.importers.brat"),
+        "annotate.formats.brat"),
     "brat-undefined-reference": Case(
         brat("T1\tSource 0 3\tBob\nE1\tAttribution:T9 Content:T1\n"),
         r"art_ann1\.ann:2: T9 is not defined in this file; add its T line or fix the reference",
-        "annotate.importers.brat"),
+        "annotate.formats.brat"),
     "brat-malformed-event": Case(
         brat("T1\tSource 0 3\tBob\nE1\tgarbage\n"),
         r"art_ann1\.ann:2: malformed event line; expected 'E<n><TAB><Type>:<T-id> <Role>:<T-id> \.\.\.'",
-        "annotate.importers.brat"),
+        "annotate.formats.brat"),
     "brat-duplicate-id": Case(
         brat("T1\tSource 0 3\tBob\nT1\tSource 0 3\tBob\n"),
-        r"art_ann1\.ann:2: id T1 is used twice; give each annotation its own id", "annotate.importers.brat"),
+        r"art_ann1\.ann:2: id T1 is used twice; give each annotation its own id", "annotate.formats.brat"),
     "brat-file-without-annotator": Case(
         brat("T1\tSource 0 3\tBob\n", ann_name="art.ann"),
-        r"art\.ann: name has no annotator; rename it to <article>_<annotator>\.ann", "annotate.importers.brat"),
+        r"art\.ann: name has no annotator; rename it to <article>_<annotator>\.ann", "annotate.formats.brat"),
     # Citron
     "citron-invalid-json": Case(
-        citron("{"), r"doc\.json: invalid JSON \(.*, column 2\); fix the file", "annotate.importers.citron"),
+        citron("{"), r"doc\.json: invalid JSON \(.*, column 2\); fix the file", "annotate.formats.citron"),
     "citron-not-an-object": Case(
         citron([1]), r'doc\.json: document 0: expected a JSON object with "text" and "quotes", got int',
-        "annotate.importers.citron"),
+        "annotate.formats.citron"),
     "citron-span-text-mismatch": Case(
         citron(citron_doc(contents=[{"start": 9, "end": 12, "text": "hey"}])),
         r"doc\.json: quotes\[0\]\.contents\[0\]: says 'hey' but the text has 'hi\.' at \[9, 12\).*; fix the span or "
-        r"the text", "annotate.importers.citron"),
+        r"the text", "annotate.formats.citron"),
     "citron-offsets-out-of-range": Case(
         citron(citron_doc(contents=[{"start": 9, "end": 40, "text": "hi."}])),
         r"doc\.json: quotes\[0\]\.contents\[0\]: offsets \[9, 40\) are empty, reversed or outside the text's 12 "
-        r"code points", "annotate.importers.citron"),
+        r"code points", "annotate.formats.citron"),
     "citron-wrong-type": Case(
         citron({"text": "Bob said hi.", "quotes": "none"}),
-        r"doc\.json: quotes: input should be a valid list, got 'none'; fix the value", "annotate.importers.citron"),
+        r"doc\.json: quotes: input should be a valid list, got 'none'; fix the value", "annotate.formats.citron"),
     "citron-jsonl-bad-line-2": Case(
         citron(json.dumps(citron_doc()) + "\n{\n", name="docs.jsonl"),
-        r"docs\.jsonl:2: invalid JSON \(.*\); fix the file", "annotate.importers.citron"),
+        r"docs\.jsonl:2: invalid JSON \(.*\); fix the file", "annotate.formats.citron"),
     # Target inventory
     "targets-invalid-json": Case(
         lambda ctx: ["schema", "--check", "--targets", ctx.file("targets.json", "{")],
         r"targets\.json: Invalid JSON: .*; fix the target inventory \(format: seeds/targets\.json\)",
-        "annotate.articles.load_targets"),
+        "schemas.articles.load_targets"),
     "targets-duplicate-id": Case(
         targets({"version": "1.0.0", "event": "e",
                  "targets": [{"id": "a", "description": "x"}, {"id": "a", "description": "y"}]}),
@@ -444,108 +444,117 @@ CASES: dict[str, Case] = {
     # Decisions file
     "decisions-invalid-json": Case(
         adjudicate_with_decisions("decisions.json", "{"),
-        r"decisions\.json:1: invalid JSON \(.*\); write \{\"<conflict id>\": ", "exports.adjudicate"),
+        r"decisions\.json:1: invalid JSON \(.*\); write \{\"<conflict id>\": ", "exports.adjudication.decisions"),
     "decisions-invalid-yaml": Case(
         adjudicate_with_decisions("decisions.yaml", "a: [\n"),
-        r"decisions\.yaml:2: invalid YAML \(.*\); write `conflict id: ", "exports.adjudicate"),
+        r"decisions\.yaml:2: invalid YAML \(.*\); write `conflict id: ", "exports.adjudication.decisions"),
     "decisions-not-a-mapping": Case(
         adjudicate_with_decisions("decisions.json", "[]"),
-        r"decisions\.json: expected a mapping of conflict id to decision, found list", "exports.adjudicate"),
+        r"decisions\.json: expected a mapping of conflict id to decision, found list",
+        "exports.adjudication.decisions"),
     "decisions-two-actions": Case(
         adjudicate_with_decisions("decisions.json", '{"x": {"accept": "a", "reject": true, "reason": "r"}}'),
         r"decisions\.json: conflict 'x': give exactly one of accept, reject, value \(got accept, reject\); a "
-        r"decision is accept: <annotator>", "exports.adjudicate.Decision"),
+        r"decision is accept: <annotator>", "exports.adjudication.decisions.Decision"),
     "decisions-no-reason": Case(
         adjudicate_with_decisions("decisions.json", '{"x": {"accept": "a"}}'),
-        r"decisions\.json: conflict 'x': reason: Field required", "exports.adjudicate.Decision"),
+        r"decisions\.json: conflict 'x': reason: Field required", "exports.adjudication.decisions.Decision"),
     "decisions-unknown-annotator": Case(
         adjudicate_with_decisions("decisions.json", json.dumps(
             {"000_77ccc7b56971afc5/claim/772-840": {"accept": "nobody@example.org", "reason": "r"}})),
         r"decisions\.json: conflict '000_77ccc7b56971afc5/claim/772-840': accept 'nobody@example\.org' is not one "
-        r"of its versions \(annotator-1@example\.org\); accept one of those", "exports.adjudicate"),
+        r"of its versions \(annotator-1@example\.org\); accept one of those", "exports.adjudication.rules"),
     # CLI arguments
     "publish-bad-version": Case(
         lambda ctx: ["publish", SEED_GOLD, "--version", "1.0", "--out", ctx.tmp / "ds"],
-        r"--version '1\.0': not a semantic version; give MAJOR\.MINOR\.PATCH such as 1\.0\.0", "exports.release"),
+        r"--version '1\.0': not a semantic version; give MAJOR\.MINOR\.PATCH such as 1\.0\.0",
+        "exports.dataset.release"),
     "publish-existing-version-other-content": Case(
         lambda ctx: ["publish", one_gold(ctx), "--version", "1.0.0", "--out", published(ctx)],
         r"--version 1\.0\.0: already published in .*dataset with different content \(fingerprint \w+\.\.\., now "
         r"\w+\.\.\.\); a published version is immutable: publish the new content under a higher version",
-        "exports.release"),
+        "exports.dataset.release"),
     "publish-version-below-latest": Case(
         lambda ctx: ["publish", one_gold(ctx), "--version", "0.9.0", "--out", published(ctx)],
         r"--version 0\.9\.0: below the latest release 1\.0\.0 in .*releases\.json; versions only go up: publish "
-        r"1\.0\.1 or higher", "exports.release"),
+        r"1\.0\.1 or higher",
+        "exports.dataset.release"),
     "publish-missing-gold": Case(
         lambda ctx: ["publish", ctx.tmp / "gold.jsonl", "--version", "1.0.0", "--out", ctx.tmp / "ds"],
-        r"GOLD .*gold\.jsonl: no such file; give a JSONL file of AnnotatedDocument", "exports.publish"),
+        r"GOLD .*gold\.jsonl: no such file; give a JSONL file of AnnotatedDocument", "exports.dataset.publish"),
     "publish-out-not-a-dataset": Case(
         lambda ctx: ["publish", SEED_GOLD, "--version", "1.0.0", "--out", ctx.file("other/x.txt", "x").parent],
         r"other: exists but holds no releases\.json, so it is not a dataset published by `annotate publish`; "
-        r"choose a new or empty folder for --out", "exports.release"),
+        r"choose a new or empty folder for --out",
+        "exports.dataset.release"),
     "majority-zero": Case(
         lambda ctx: ["adjudicate", SEED_GOLD, "--out", ctx.tmp / "g.jsonl", "--majority", "0"],
-        r"--majority '0': a count must be 1 or more; give a count of annotators \(e\.g\. 2\)", "exports.adjudicate"),
+        r"--majority '0': a count must be 1 or more; give a count of annotators \(e\.g\. 2\)",
+        "exports.adjudication.decisions"),
     "majority-fraction-above-one": Case(
         lambda ctx: ["adjudicate", SEED_GOLD, "--out", ctx.tmp / "g.jsonl", "--majority", "1.5"],
-        r"--majority '1\.5': a fraction must be above 0 and at most 1", "exports.adjudicate"),
+        r"--majority '1\.5': a fraction must be above 0 and at most 1", "exports.adjudication.decisions"),
     "majority-not-a-number": Case(
         lambda ctx: ["adjudicate", SEED_GOLD, "--out", ctx.tmp / "g.jsonl", "--majority", "most"],
-        r"--majority 'most': not a number; give a count of annotators", "exports.adjudicate"),
+        r"--majority 'most': not a number; give a count of annotators", "exports.adjudication.decisions"),
     "adjudicate-out-is-an-input": Case(
         lambda ctx: ["adjudicate", (docs := ctx.file("d.jsonl", gold_lines()[0] + "\n")), "--out", docs],
-        r"--out .*d\.jsonl is one of the inputs; write the gold to another file", "exports.adjudicate"),
+        r"--out .*d\.jsonl is one of the inputs; write the gold to another file", "exports.adjudication.run"),
     "evaluate-split-of-a-jsonl": Case(
         lambda ctx: ["evaluate", "--gold", SEED_GOLD, "--pred", SEED_GOLD, "--split", "test"],
         r"--split test: only a release folder has splits, and --gold .*gold\.jsonl is not a folder; drop --split",
         "exports.evaluation_inputs"),
     "agreement-missing-file": Case(
         lambda ctx: ["agreement", ctx.tmp / "docs.jsonl"], r"docs\.jsonl: no such file; check the path",
-        "annotate.articles.read_text"),
+        "schemas.files.iter_lines"),
     # Configuration
     "config-url-not-http": Case(
         env_only(ANNOTATE_LS_URL="localhost:8080", ANNOTATE_LS_TOKEN=TOKEN),
         r"Label Studio URL 'localhost:8080' \(from environment\) is not an http\(s\) URL; e\.g\. "
-        r"http://127\.0\.0\.1:8080", "annotate.client"),
+        r"http://127\.0\.0\.1:8080", "annotate.labelstudio.connection"),
     "config-url-unparseable": Case(
         env_only(ANNOTATE_LS_URL="http://[::1", ANNOTATE_LS_TOKEN=TOKEN),
         r"Label Studio URL 'http://\[::1' \(from environment\) cannot be parsed \(Invalid IPv6 URL\); e\.g\. "
-        r"http://127\.0\.0\.1:8080", "annotate.client"),
+        r"http://127\.0\.0\.1:8080", "annotate.labelstudio.connection"),
     "config-url-without-token": Case(
         env_only(ANNOTATE_LS_URL="http://127.0.0.1:8080"),
-        r"ANNOTATE_LS_TOKEN is not set while ANNOTATE_LS_URL is; set both or neither", "annotate.client"),
+        r"ANNOTATE_LS_TOKEN is not set while ANNOTATE_LS_URL is; set both or neither",
+        "annotate.labelstudio.connection"),
     "config-server-unreachable": Case(
         unreachable, r"cannot reach Label Studio at http://127\.0\.0\.1:\d+ while connecting \(token from "
                      r"environment\) .*; start it with `annotate server start` or check ANNOTATE_LS_URL",
-        "annotate.client"),
+        "annotate.labelstudio.sdk_errors"),
     "config-no-server-at-all": Case(
         lambda ctx: ["status"], r"no Label Studio server: run `annotate server start`, or set ANNOTATE_LS_URL and "
-                                r"ANNOTATE_LS_TOKEN", "annotate.client"),
+                                r"ANNOTATE_LS_TOKEN", "annotate.labelstudio.connection"),
     "config-remote-file-readable-by-others": Case(
         in_home("label-studio.json", json.dumps({"url": "http://127.0.0.1:9", "token": TOKEN}), ["status"], 0o644),
         r"label-studio\.json: mode 644 lets other users read secrets; run `chmod 600 .*label-studio\.json`",
-        "annotate.credentials"),
+        "annotate.labelstudio.credentials"),
     "config-credentials-invalid-json": Case(
         in_home("credentials.json", "{", ["server", "start", "--port", free_port()]),
-        r"credentials\.json:1: invalid JSON \(.*\); fix it or delete it to start over", "annotate.credentials"),
+        r"credentials\.json:1: invalid JSON \(.*\); fix it or delete it to start over",
+        "annotate.labelstudio.credentials"),
     "config-server-state-corrupt": Case(
         in_home("server.json", "{bad", ["server", "status"]),
-        r"server\.json: Invalid JSON: .*; delete it if no server is running", "annotate.server"),
+        r"server\.json: Invalid JSON: .*; delete it if no server is running", "annotate.labelstudio.server"),
     "config-wrong-token": Case(
         wrong_token, r"Label Studio at http://127\.0\.0\.1:\d+ refused the API token \(401\) while connecting \(token "
                      r"from environment\); check ANNOTATE_LS_TOKEN", LS, server=True),
     "config-port-taken": Case(
         taken_port, r"port \d+ on 127\.0\.0\.1 is already in use; stop whatever listens there or pass --port",
-        "annotate.server", server=True),
+        "annotate.labelstudio.server", server=True),
     "preload-batch-size-zero": Case(
         with_project(["preload", SEEDS_DIR, "--batch-size", "0", "--no-predictions"]),
-        r"--batch-size 0: give 1 or more tasks per request", "annotate.preload", server=True),
+        r"--batch-size 0: give 1 or more tasks per request", "annotate.labelstudio.preload", server=True),
     "init-maximum-annotations-zero": Case(
         with_project(["init", "--maximum-annotations", "0"]),
-        r"--maximum-annotations 0: give 1 or more annotations per article", "annotate.project", server=True),
+        r"--maximum-annotations 0: give 1 or more annotations per article",
+        "annotate.labelstudio.project", server=True),
     "annotators-add-bad-email": Case(
         local_server(["annotators", "add", "not-an-email"]),
-        r"'not-an-email' is not an email address; annotators log in with their email", "annotate.annotators",
+        r"'not-an-email' is not an email address; annotators log in with their email",
+        "annotate.labelstudio.annotators",
         server=True),
 }
 

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annotate.articles import load_articles
-from annotate.extractor import BASELINE_VERSION, extract
-from annotate.extractor.quotemarks import find_quotations
-from annotate.paths import REPO_ROOT, SEEDS_DIR
+from annotate.extract import BASELINE_VERSION, extract
+from annotate.extract.quotemarks import find_quotations
 from schemas import AnnotatedDocument, Article, QuoteKind
+from schemas.articles import load_articles
+from schemas.paths import REPO_ROOT, SEEDS_DIR
 
 POLNEAR = next((p for p in (Path("/work/shared/corpora/polnear"), REPO_ROOT.parent / "shared/corpora/polnear")
                 if (p / "dev").is_dir()), None)
@@ -260,7 +260,7 @@ def _token_flags(text: str, spans) -> list[bool]:
 @pytest.mark.skipif(POLNEAR is None, reason="PolNeAR not found at /work/shared/corpora/polnear or ../shared")
 def test_content_token_scores_on_polnear_dev():
     """The targets: content token-overlap F1 >= 0.70 with precision >= 0.85; direct-quote precision >= 0.90."""
-    from annotate.importers.brat import import_brat
+    from annotate.formats.brat import import_brat
 
     gold = import_brat(POLNEAR / "dev").documents
     predicted = {d.article.id: extract(d.article) for d in gold}

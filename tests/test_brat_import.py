@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from annotate.importers.brat import import_brat
-from annotate.paths import REPO_ROOT
+from annotate.formats.brat import import_brat
 from schemas import AnnotatedDocument, EntityType, QuoteKind, ToolkitError
+from schemas.paths import REPO_ROOT
 
 POLNEAR = next((p for p in (Path("/work/shared/corpora/polnear"), REPO_ROOT.parent / "shared/corpora/polnear")
                 if (p / "annotator-training").is_dir()), None)

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from annotate.annotators import add_annotator
-from annotate.articles import load_articles
-from annotate.paths import SEEDS_DIR
-from annotate.preload import preload
+from annotate.labelstudio.annotators import add_annotator
+from annotate.labelstudio.preload import preload
 from schemas import Article
+from schemas.articles import load_articles
+from schemas.paths import SEEDS_DIR
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -14,14 +14,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from annotate.cli import app
-from annotate.extractor.entities import guess_entity_type
-from annotate.extractor.quotemarks import kind_from_marks, quoted_mask
-from annotate.importers.citron import (
-    citron_to_documents,
-    documents_to_citron,
-    import_citron,
-    write_citron,
-)
+from annotate.extract.entities import guess_entity_type
+from annotate.extract.quotemarks import kind_from_marks, quoted_mask
+from annotate.formats.citron.reader import citron_to_documents, import_citron
+from annotate.formats.citron.writer import documents_to_citron, write_citron
 from schemas import (
     AnnotatedDocument,
     Article,
@@ -526,7 +522,7 @@ def test_bad_paths(tmp_path: Path):
         write_citron(objs, tmp_path / "one.json")
     with pytest.raises(ToolkitError, match=r"out\.txt: not a \.json, \.jsonl or existing folder"):
         write_citron(objs, tmp_path / "out.txt")
-    with pytest.raises(ToolkitError, match=r"folder .*nowhere does not exist"):
+    with pytest.raises(ToolkitError, match=r"directory .*nowhere does not exist"):
         write_citron(objs, tmp_path / "nowhere" / "out.jsonl")
     assert not (tmp_path / "one.json").exists() and not (tmp_path / "out.txt").exists()
 

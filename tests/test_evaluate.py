@@ -15,13 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nervaluate import Evaluator
 
-from annotate.articles import load_articles
 from annotate.cli import main
-from annotate.paths import SEEDS_DIR
-from exports.agreement_report import AgreementReport, BootstrapSettings
+from exports.agreement_report import AgreementReport, BootstrapSettings, read_agreement_report
 from exports.agreement_report import Figure as AgreementFigure
 from exports.evaluate import compute_evaluation
-from exports.evaluation_inputs import Located, read_agreement_report, read_gold, read_jsonl, read_release
+from exports.evaluation_inputs import Located, read_gold, read_jsonl, read_release
 from exports.evaluation_report import EvaluationReport
 from schemas import (
     AnnotatedDocument,
@@ -35,6 +33,8 @@ from schemas import (
     Stance,
     ToolkitError,
 )
+from schemas.articles import load_articles
+from schemas.paths import SEEDS_DIR
 
 TEXT = " ".join(["t"] * 120)  # token i is the "t" at code point 2 i
 ARTICLE = Article.from_text("a", TEXT)
@@ -385,9 +385,9 @@ def test_no_prediction_of_a_gold_article_is_an_error():
     ([Located("g:1", GOLD)], [Located("p:1", PRED), Located("p:7", PRED)],
      r"p:7: a second prediction for article 'a' \(the first is at p:1\)"),
     ([Located("g:1", GOLD), Located("g:2", GOLD)], [Located("p:1", PRED)],
-     r"g:2: a second gold document by 'gold' for article 'a' \(the first is at g:1\)"),
+     r"g:2: annotator 'gold' already has a document of article 'a' at g:1"),
     ([Located("g:1", GOLD), Located("g:2", doc("ann2", article=Article.from_text("a", TEXT + "!")))],
-     [Located("p:1", PRED)], r"g:2: gold article 'a' has a different text \(sha256\) than at g:1"),
+     [Located("p:1", PRED)], r"g:2: article 'a' has a different text \(sha256\) than at g:1"),
 ])
 def test_inconsistent_inputs_are_errors_naming_where(gold, pred, match):
     with pytest.raises(ToolkitError, match=match):
@@ -480,7 +480,7 @@ def seed_gold(article: Article) -> AnnotatedDocument:
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory) -> tuple[Path, list[AnnotatedDocument]]:
-    from exports.publish import PublishRequest, publish
+    from exports.dataset.publish import PublishRequest, publish
 
     tmp = tmp_path_factory.mktemp("release")
     golds = [seed_gold(a) for a in load_articles([SEEDS_DIR])]

@@ -21,14 +21,14 @@ import pytest
 from conftest import LocalServer, free_port
 from test_server import copy_database
 
-from annotate import server
-from annotate.client import ProjectInfo, StudioClient
-from annotate.credentials import read_private_json, write_private_json
-from annotate.paths import REPO_ROOT
-from annotate.project import init_project
-from exports.release import read_diff, read_history
+from annotate.labelstudio import server
+from annotate.labelstudio.client import ProjectInfo, StudioClient
+from annotate.labelstudio.config import CHECK_WORTHY
+from annotate.labelstudio.credentials import read_private_json, write_private_json
+from annotate.labelstudio.project import init_project
+from exports.dataset.release import read_diff, read_history
 from schemas import AnnotatedDocument, Article, Entity, Mention, Provenance, Quote, Span, sha256_of
-from schemas.labeling_config import CHECK_WORTHY
+from schemas.paths import REPO_ROOT
 
 SEED_EXPORT = REPO_ROOT / "seeds" / "annotations" / "seed-annotations.export.json"
 
@@ -133,9 +133,9 @@ def test_server_killed_mid_preload_then_rerun_gives_every_article_exactly_once(
 
 
 def ls_server_config() -> str:
-    from annotate.articles import load_targets
-    from annotate.paths import SEED_TARGETS
-    from schemas.labeling_config import generate_labeling_config
+    from annotate.labelstudio.config import generate_labeling_config
+    from schemas.articles import load_targets
+    from schemas.paths import SEED_TARGETS
 
     return generate_labeling_config(load_targets(SEED_TARGETS))
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from annotate.articles import load_manifest_dir, load_targets
-from annotate.paths import REPO_ROOT, SEED_TARGETS, SEEDS_DIR
+from annotate.labelstudio import config as lc
 from schemas import CheckWorthy, EntityType, Polarity, QuoteKind
-from schemas import labeling_config as lc
+from schemas.articles import load_manifest_dir, load_targets
+from schemas.paths import REPO_ROOT, SEED_TARGETS, SEEDS_DIR
 
 GUIDELINES = REPO_ROOT / "guidelines.md"
 TEXT = GUIDELINES.read_text(encoding="utf-8")

@@ -5,11 +5,11 @@ import json
 import pytest
 from label_studio_sdk.label_interface import LabelInterface
 
-from annotate.articles import load_targets
-from annotate.paths import SEED_TARGETS
+from annotate.cli.artifacts import JSON_DIR, LABELING_CONFIG, rendered, write_artifacts
+from annotate.labelstudio import config as lc
 from schemas import CheckWorthy, EntityType, Polarity, QuoteKind, Target, TargetInventory
-from schemas import labeling_config as lc
-from schemas.artifacts import JSON_DIR, LABELING_CONFIG, rendered, write_artifacts
+from schemas.articles import load_targets
+from schemas.paths import SEED_TARGETS
 
 TARGETS = load_targets(SEED_TARGETS)
 
@@ -64,7 +64,7 @@ def test_checked_in_artifacts_match_the_models():
 
 
 def test_drift_is_detected(tmp_path, monkeypatch):
-    import schemas.artifacts as artifacts
+    import annotate.cli.artifacts as artifacts
 
     monkeypatch.setattr(artifacts, "JSON_DIR", tmp_path)
     monkeypatch.setattr(artifacts, "LABELING_CONFIG", tmp_path / "labeling_config.xml")

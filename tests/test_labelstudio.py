@@ -10,13 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exports.labelstudio import (
-    document_to_results,
-    entity_id_for,
-    parse_export,
-    results_to_document,
-    stance_id_for,
-)
+from annotate.labelstudio.decode import results_to_document
+from annotate.labelstudio.encode import document_to_results
+from annotate.labelstudio.export import parse_export
+from annotate.labelstudio.ids import stance_id_for
 from schemas import (
     AnnotatedDocument,
     Article,
@@ -30,6 +27,7 @@ from schemas import (
     Stance,
     TargetInventory,
     ToolkitError,
+    entity_id_for,
     sha256_of,
 )
 
@@ -202,7 +200,7 @@ def fragments_in(draw, text: str) -> list[Span]:
 
 @st.composite
 def canonical_documents(draw) -> AnnotatedDocument:
-    """Random documents in the canonical form (module docstring of exports.labelstudio)."""
+    """Random documents in the canonical form (module docstring of annotate.labelstudio.encode)."""
     text = "".join(draw(st.lists(st.sampled_from(PIECES), min_size=20, max_size=80)))
     article = Article.from_text("art-1", text)
     names = draw(st.lists(st.sampled_from(NAMES), unique=True, max_size=4))

@@ -20,26 +20,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import postgres_cluster as postgres
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from annotate import postgres, server
-from annotate.annotators import add_annotator
-from annotate.articles import load_articles, load_targets
 from annotate.cli import app
-from annotate.client import ENV_TOKEN, ENV_URL, StudioClient
-from annotate.credentials import load_admin_credentials
-from annotate.paths import SEED_TARGETS, SEEDS_DIR
-from annotate.preload import baseline_prediction, task_data
-from annotate.project import init_project
+from annotate.labelstudio import database, server
+from annotate.labelstudio.annotators import add_annotator
+from annotate.labelstudio.client import StudioClient
+from annotate.labelstudio.config import generate_labeling_config
+from annotate.labelstudio.connection import ENV_TOKEN, ENV_URL
+from annotate.labelstudio.credentials import load_admin_credentials
+from annotate.labelstudio.preload import baseline_prediction, task_data
+from annotate.labelstudio.project import init_project
 from schemas import ToolkitError
-from schemas.labeling_config import generate_labeling_config
+from schemas.articles import load_articles, load_targets
+from schemas.paths import SEED_TARGETS, SEEDS_DIR
 
 ANNOTATE = Path(sys.executable).parent / "annotate"
-PG_ENV_NAMES = [*server.PG_ENV.values()]
+PG_ENV_NAMES = [*database.PG_ENV.values()]
 runner = CliRunner()
 needs_postgres = pytest.mark.skipif(
     postgres.find_bin_dir() is None,
@@ -58,8 +60,8 @@ def no_pg_env(monkeypatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def closed(password: str = "") -> server.PostgresSettings:
-    return server.PostgresSettings(host="127.0.0.1", port=free_port(), name="label_studio", user="annotate",
+def closed(password: str = "") -> database.PostgresSettings:
+    return database.PostgresSettings(host="127.0.0.1", port=free_port(), name="label_studio", user="annotate",
                                    password=SecretStr(password))
 
 
@@ -67,17 +69,17 @@ def closed(password: str = "") -> server.PostgresSettings:
 
 
 def test_settings_come_from_arguments_then_environment_then_defaults(no_pg_env, monkeypatch):
-    assert server.postgres_settings().target.model_dump() == server.PG_DEFAULTS
-    assert server.postgres_settings().password.get_secret_value() == ""
+    assert database.postgres_settings().target.model_dump() == database.PG_DEFAULTS
+    assert database.postgres_settings().password.get_secret_value() == ""
     monkeypatch.setenv("ANNOTATE_PG_HOST", "db.internal")
     monkeypatch.setenv("ANNOTATE_PG_PORT", "6543")
     monkeypatch.setenv("ANNOTATE_PG_DB", "annotations")
     monkeypatch.setenv("ANNOTATE_PG_PASSWORD", "from-the-environment")
-    from_env = server.postgres_settings()
+    from_env = database.postgres_settings()
     assert (from_env.host, from_env.port, from_env.name, from_env.user) == ("db.internal", 6543, "annotations",
                                                                             "postgres")
     assert from_env.password.get_secret_value() == "from-the-environment"
-    given_args = server.postgres_settings(host="/run/postgresql", port=5433, name="ls", user="ann")
+    given_args = database.postgres_settings(host="/run/postgresql", port=5433, name="ls", user="ann")
     assert given_args.target.model_dump() == {"host": "/run/postgresql", "port": 5433, "name": "ls", "user": "ann"}
     assert given_args.password.get_secret_value() == "from-the-environment"
     assert "from-the-environment" not in repr(given_args) + given_args.target.model_dump_json()
@@ -87,12 +89,12 @@ def test_settings_come_from_arguments_then_environment_then_defaults(no_pg_env, 
 def test_bad_port_in_the_environment_names_the_variable(no_pg_env, monkeypatch, value, error):
     monkeypatch.setenv("ANNOTATE_PG_PORT", value)
     with pytest.raises(ToolkitError, match=rf"ANNOTATE_PG_PORT='{value}': .*{error}.*annotate server start --help"):
-        server.postgres_settings()
+        database.postgres_settings()
 
 
 def test_bad_port_given_as_an_option_names_the_option(no_pg_env):
     with pytest.raises(ToolkitError, match=r"--pg-port=0: .*greater than or equal to 1"):
-        server.postgres_settings(port=0)
+        database.postgres_settings(port=0)
 
 
 def test_child_env_points_label_studio_at_our_database_only(monkeypatch, tmp_path):
@@ -101,7 +103,7 @@ def test_child_env_points_label_studio_at_our_database_only(monkeypatch, tmp_pat
     monkeypatch.setenv("HEARTEX_POSTGRE_PASSWORD", "inherited-password")
     monkeypatch.setenv("POSTGRE_PORT", "1")
     monkeypatch.setenv("LABEL_STUDIO_DJANGO_DB", "sqlite")
-    target = server.PostgresSettings(host="127.0.0.1", port=5544, name="ls", user="ann", password=SecretStr("pw-1"))
+    target = database.PostgresSettings(host="127.0.0.1", port=5544, name="ls", user="ann", password=SecretStr("pw-1"))
     env = server.child_env(tmp_path, None, "postgresql", target)
     assert {k: env[k] for k in env if "POSTGRE" in k or "DJANGO_DB" in k} == {
         "DJANGO_DB": "postgresql", "POSTGRE_HOST": "127.0.0.1", "POSTGRE_PORT": "5544", "POSTGRE_NAME": "ls",
@@ -116,7 +118,7 @@ def test_unreachable_postgresql_is_one_line_naming_where_and_never_the_password(
     unreachable = closed(password)
     with pytest.raises(ToolkitError, match=rf"cannot use the PostgreSQL database 'label_studio' at 127\.0\.0\.1:"
                                            rf"{unreachable.port} as 'annotate': .*refused.*ANNOTATE_PG_HOST") as caught:
-        server.check_postgres(unreachable, timeout=2)
+        database.check_postgres(unreachable, timeout=2)
     message = str(caught.value)
     assert "\n" not in message and password not in message
 
@@ -126,7 +128,7 @@ def test_start_checks_postgresql_before_starting_anything(monkeypatch, tmp_path)
     with pytest.raises(ToolkitError, match=r"cannot use the PostgreSQL database .*refused"):
         server.start(port=free_port(), data_dir=tmp_path / "data", database="postgresql", postgres=closed("pw"))
     assert server.read_state() is None and not (tmp_path / "data").exists()
-    assert not server.pg_password_path().exists()
+    assert not database.pg_password_path().exists()
 
 
 def test_postgresql_settings_for_a_sqlite_server_are_refused(monkeypatch, tmp_path):
@@ -144,8 +146,8 @@ def test_helper_commands_need_the_password_file_of_a_postgresql_server(monkeypat
                                started_at="2026-01-01T00:00:00Z")
     with pytest.raises(ToolkitError, match=r"postgres-password\.json is missing; restart the server"):
         server.recorded_postgres(state)
-    server.pg_password_path().write_text('["not", "an object"]')
-    server.pg_password_path().chmod(0o600)
+    database.pg_password_path().write_text('["not", "an object"]')
+    database.pg_password_path().chmod(0o600)
     with pytest.raises(ToolkitError, match=r'postgres-password\.json: expected \{"password": ...\}; restart'):
         server.recorded_postgres(state)
     with pytest.raises(ToolkitError, match=r"server\.json does not use PostgreSQL"):
@@ -195,7 +197,7 @@ def test_wrong_password_is_named_as_such(cluster):
     wrong = cluster.settings.model_copy(update={"password": SecretStr("not-the-password-123")})
     with pytest.raises(ToolkitError, match=r"password authentication failed .*check ANNOTATE_PG_USER and "
                                            r"ANNOTATE_PG_PASSWORD") as caught:
-        server.check_postgres(wrong)
+        database.check_postgres(wrong)
     assert "not-the-password-123" not in str(caught.value)
 
 
@@ -203,7 +205,7 @@ def test_wrong_password_is_named_as_such(cluster):
 def test_missing_database_says_how_to_create_it(cluster):
     missing = cluster.settings.model_copy(update={"name": "no_such_db"})
     with pytest.raises(ToolkitError, match=r'database "no_such_db" does not exist; create it \(`createdb`\)'):
-        server.check_postgres(missing)
+        database.check_postgres(missing)
 
 
 @needs_postgres
@@ -217,7 +219,7 @@ def test_throwaway_cluster_runs_unprivileged_and_leaves_nothing_behind():
         postgres.stop_cluster(c)
     assert c.process.poll() is not None and not c.directory.exists()
     with pytest.raises(ToolkitError, match="refused"):
-        server.check_postgres(c.settings, timeout=2)
+        database.check_postgres(c.settings, timeout=2)
 
 
 @needs_postgres
@@ -269,7 +271,7 @@ def test_server_records_where_the_data_is_but_never_the_password(cluster, pg_ser
     recorded = json.loads(server.state_path().read_text())
     assert recorded["database"] == "postgresql"
     assert recorded["postgres"] == cluster.settings.target.model_dump()
-    assert stat.S_IMODE(server.pg_password_path().stat().st_mode) == 0o600
+    assert stat.S_IMODE(database.pg_password_path().stat().st_mode) == 0o600
     assert server.recorded_postgres(pg_server).password.get_secret_value() == password
     status = runner.invoke(app, ["server", "status"])
     assert status.exit_code == 0, status.output
@@ -296,8 +298,8 @@ def test_init_preload_annotate_pull_with_every_row_in_postgresql(cluster, pg_ser
     assert login_token(pg_server.url, "pg.annotator@example.org", "Harbor-Tulip-8812") is not None
     admin = client.whoami()
     for article in articles:
-        client.create_annotation(tasks[article.id], baseline_prediction(article)["result"], completed_by=admin.id)
-    client.create_annotation(tasks[articles[0].id], baseline_prediction(articles[0])["result"],
+        client.create_annotation(tasks[article.id], baseline_prediction(article).result, completed_by=admin.id)
+    client.create_annotation(tasks[articles[0].id], baseline_prediction(articles[0]).result,
                              completed_by=annotator.user.id)
 
     pulled = runner.invoke(app, ["pull", "--out", str(tmp_path / "pg.docs.jsonl")])
@@ -379,5 +381,5 @@ def test_cli_start_on_a_database_made_with_other_credentials_is_refused(cluster,
     assert done.stderr.count("\n") == 1
     assert s.password.get_secret_value() not in done.stdout + done.stderr
     assert not (tmp_path / "home" / "server.json").exists()
-    assert not (tmp_path / "home" / server.PG_PASSWORD_FILE).exists()
+    assert not (tmp_path / "home" / database.PG_PASSWORD_FILE).exists()
     assert load_admin_credentials(tmp_path / "home" / "credentials.json") is not None

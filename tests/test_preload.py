@@ -7,12 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from annotate.articles import load_articles, load_targets
 from annotate.cli import app
-from annotate.client import ProjectInfo, StudioClient
-from annotate.extractor.baseline import BASELINE_VERSION
-from annotate.paths import SEED_TARGETS, SEEDS_DIR
-from annotate.preload import (
+from annotate.extract.baseline import BASELINE_VERSION
+from annotate.labelstudio.client import ProjectInfo, StudioClient
+from annotate.labelstudio.config import TASK_DATA_KEYS, generate_labeling_config
+from annotate.labelstudio.preload import (
     check_offsets,
     existing_articles,
     plan_preload,
@@ -20,9 +19,10 @@ from annotate.preload import (
     revision_id,
     task_data,
 )
-from annotate.project import init_project, record_project
+from annotate.labelstudio.project import init_project, record_project
 from schemas import Article, ToolkitError
-from schemas.labeling_config import TASK_DATA_KEYS, generate_labeling_config
+from schemas.articles import load_articles, load_targets
+from schemas.paths import SEED_TARGETS, SEEDS_DIR
 
 runner = CliRunner()
 SEEDS = load_articles([SEEDS_DIR])

@@ -7,13 +7,14 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from annotate.articles import load_targets
 from annotate.cli import app
-from annotate.client import ExportedAnnotation, ExportedTask, ProjectInfo, StudioClient
-from annotate.paths import SEED_TARGETS
-from annotate.project import current_project, init_project, read_record, record_project, summarize
+from annotate.labelstudio.client import ProjectInfo, StudioClient
+from annotate.labelstudio.config import generate_labeling_config
+from annotate.labelstudio.project import current_project, init_project, read_record, record_project, summarize
+from annotate.labelstudio.wire import ExportedAnnotation, ExportedTask
 from schemas import TargetInventory, ToolkitError
-from schemas.labeling_config import generate_labeling_config
+from schemas.articles import load_targets
+from schemas.paths import SEED_TARGETS
 
 runner = CliRunner()
 

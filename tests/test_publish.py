@@ -22,13 +22,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annotate.articles import load_articles
-from annotate.paths import SEED_TARGETS, SEEDS_DIR
-from exports import publish as publish_module
-from exports.dataset_rows import CONFIGS, gold_rows
-from exports.publish import PublishRequest, publish
-from exports.release import read_history
-from exports.splits import SPLITS, assign_splits, story_key
+from exports.dataset import publish as publish_module
+from exports.dataset.configs import CONFIGS
+from exports.dataset.publish import PublishRequest, publish
+from exports.dataset.release import read_history
+from exports.dataset.rows import gold_rows
+from exports.dataset.splits import SPLITS, assign_splits, story_key
 from schemas import (
     AnnotatedDocument,
     Article,
@@ -45,6 +44,8 @@ from schemas import (
     Stance,
     ToolkitError,
 )
+from schemas.articles import load_articles
+from schemas.paths import SEED_TARGETS, SEEDS_DIR
 
 PUTIN = "vladimir-putin"
 TARGET = "foreign-troops-in-ukraine"
@@ -449,7 +450,7 @@ def test_bad_annotation_inputs_are_refused(tmp_path):
 def test_invalid_json_line_and_missing_file(tmp_path):
     gold = tmp_path / "gold.jsonl"
     gold.write_text(document(SEEDS[0]).model_dump_json() + "\n{not json\n", encoding="utf-8")
-    with pytest.raises(ToolkitError, match=r"gold\.jsonl:2: .*[Jj][Ss][Oo][Nn].*; one valid AnnotatedDocument"):
+    with pytest.raises(ToolkitError, match=r"gold\.jsonl:2: invalid JSON \(.*\); one annotated document per line"):
         publish(request(tmp_path, gold=[gold]))
     with pytest.raises(ToolkitError, match=r"--annotations .*nope\.jsonl: no such file"):
         publish(request(tmp_path, annotations=[tmp_path / "nope.jsonl"]))
@@ -477,12 +478,11 @@ def test_guidelines_targets_and_agreement_errors(tmp_path):
 
 def test_without_gold_files_the_last_adjudication_is_used_or_a_clear_error(tmp_path, monkeypatch):
     gold = request(tmp_path).gold[0]
-    monkeypatch.setitem(sys.modules, "exports.adjudicate", None)  # as if adjudication were not installed
-    with pytest.raises(ToolkitError, match=r"no GOLD\.jsonl given and no adjudication .*; pass the gold files"):
+    monkeypatch.setenv("ANNOTATE_HOME", str(tmp_path / "home"))  # no adjudication recorded there
+    with pytest.raises(ToolkitError, match=r"no adjudication recorded in .*; run `annotate adjudicate --out "
+                                           r"GOLD\.jsonl` first, or give the gold files"):
         publish(request(tmp_path, gold=[]))
-    fake = types.ModuleType("exports.adjudicate")
-    fake.latest_adjudication = lambda: gold
-    monkeypatch.setitem(sys.modules, "exports.adjudicate", fake)
+    monkeypatch.setattr(publish_module, "latest_adjudication", lambda: gold)
     assert publish(request(tmp_path, gold=[])).release.rows["articles"] == {"train": len(SEEDS)}
 
 

@@ -26,15 +26,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from annotate import server
-from annotate.articles import load_manifest_dir, load_targets
-from annotate.client import Connection, StudioClient
-from annotate.credentials import read_private_json, write_private_json
-from annotate.paths import SEED_TARGETS, SEEDS_DIR
-from exports import pull as pull_module
-from exports import pull_cli
-from exports.labelstudio import document_to_results, entity_id_for, parse_export, results_to_document, stance_id_for
-from exports.pull import DEFAULT_BATCH_SIZE, RetryPolicy, latest_pull_docs, pull_from_file, pull_from_server
+from annotate.cli import pull as pull_cli
+from annotate.labelstudio import pull as pull_module
+from annotate.labelstudio import server, snapshots
+from annotate.labelstudio.client import StudioClient
+from annotate.labelstudio.config import generate_labeling_config
+from annotate.labelstudio.connection import Connection
+from annotate.labelstudio.credentials import read_private_json, write_private_json
+from annotate.labelstudio.decode import results_to_document
+from annotate.labelstudio.encode import document_to_results
+from annotate.labelstudio.export import parse_export
+from annotate.labelstudio.ids import stance_id_for
+from annotate.labelstudio.pull import (
+    DEFAULT_BATCH_SIZE,
+    RetryPolicy,
+    latest_pull_docs,
+    pull_from_file,
+    pull_from_server,
+)
 from schemas import (
     AnnotatedDocument,
     Article,
@@ -47,8 +56,10 @@ from schemas import (
     Span,
     Stance,
     ToolkitError,
+    entity_id_for,
 )
-from schemas.labeling_config import generate_labeling_config
+from schemas.articles import load_manifest_dir, load_targets
+from schemas.paths import SEED_TARGETS, SEEDS_DIR
 
 ANNOTATE = Path(sys.executable).parent / "annotate"
 SEED = load_manifest_dir(SEEDS_DIR)[1]
@@ -288,7 +299,8 @@ def merged(pieces: list[list[dict]]) -> tuple[pull_module.ExportConversion, byte
     with tempfile.TemporaryFile() as spool:
         merge = pull_module._Merge(spool)
         for piece in pieces:
-            merge.add(parse_export(json.dumps(piece, ensure_ascii=False).encode("utf-8")))
+            merge.add(parse_export(json.dumps(piece, ensure_ascii=False).encode("utf-8"),
+                                   first_position=merge.total.tasks))
         merge.write_documents(docs)
     return merge.total, docs.getvalue()
 
@@ -334,17 +346,17 @@ def test_a_streamed_piece_loses_only_its_brackets(tasks, cuts):
     bounds = [0, *sorted(c for c in cuts if c < len(raw)), len(raw)]
     dest = io.BytesIO(b"kept")
     dest.seek(0, io.SEEK_END)
-    pull_module._copy_list_inside((raw[a:b] for a, b in itertools.pairwise(bounds)), dest)
+    snapshots._copy_list_inside((raw[a:b] for a, b in itertools.pairwise(bounds)), dest)
     assert dest.getvalue() == b"kept" + raw[1:-1]
 
 
 def test_a_piece_cut_short_or_not_a_list_is_refused():
-    with pytest.raises(pull_module._Incomplete, match=r"cut short \(17 bytes, no closing bracket\)"):
-        pull_module._copy_list_inside([b'[{"id": 1}, ', b'{"id"'], io.BytesIO())
-    with pytest.raises(pull_module._Incomplete, match="empty export"):
-        pull_module._copy_list_inside([b""], io.BytesIO())
+    with pytest.raises(snapshots._Incomplete, match=r"cut short \(17 bytes, no closing bracket\)"):
+        snapshots._copy_list_inside([b'[{"id": 1}, ', b'{"id"'], io.BytesIO())
+    with pytest.raises(snapshots._Incomplete, match="empty export"):
+        snapshots._copy_list_inside([b""], io.BytesIO())
     with pytest.raises(ToolkitError, match=r"starts with b'\{\"tasks\": \[\]\}', not a JSON list"):
-        pull_module._copy_list_inside([b'{"tasks": []}'], io.BytesIO())
+        snapshots._copy_list_inside([b'{"tasks": []}'], io.BytesIO())
 
 
 # ---------------------------------------------------------------- retries, without any server
@@ -391,7 +403,7 @@ def test_retry_policy_rejects_nonsense():
 
 @pytest.mark.server
 def test_pull_from_a_real_server(ls_server, ls_client, ls_project, tmp_path):
-    from annotate.preload import task_data as preload_task_data
+    from annotate.labelstudio.preload import task_data as preload_task_data
 
     imported = ls_client.import_tasks(ls_project.id, [{"data": preload_task_data(a)} for a in (SEED, ODD)])
     seed_task, odd_task = imported.task_ids
@@ -577,7 +589,7 @@ def test_the_sweep_deletes_what_a_failed_attempt_left_on_the_server(running):
     own.client.sdk.views.create(project=own.small, data={"title": tag})
     own.client.sdk.projects.exports.create(own.small, title=tag)
     assert len(left_on_server(own, own.small)) == 2
-    pull_module._sweep(own.client, own.small, tag, {"timeout": 60, "max_retries": 0})
+    snapshots._sweep(own.client, own.small, tag, timeout=60)
     assert left_on_server(own, own.small) == []
 
 
@@ -661,7 +673,7 @@ CUT_SHORT = r"\((RemoteProtocolError: .*|ReadError: .*|sent an export cut short 
 
 def kill_after_the_first_chunk(own: OwnServer, monkeypatch) -> list[bool]:
     """The download's first chunk arrives, then the server dies (a real death; the patch only times it)."""
-    copy, killed = pull_module._copy_list_inside, []
+    copy, killed = snapshots._copy_list_inside, []
 
     def dying(chunks, dest):
         def first_then_death():
@@ -674,7 +686,7 @@ def kill_after_the_first_chunk(own: OwnServer, monkeypatch) -> list[bool]:
 
         return copy(first_then_death(), dest)
 
-    monkeypatch.setattr(pull_module, "_copy_list_inside", dying)
+    monkeypatch.setattr(snapshots, "_copy_list_inside", dying)
     return killed
 
 
@@ -718,7 +730,7 @@ def test_a_download_that_dies_for_good_leaves_no_files(running, monkeypatch, tmp
 def test_a_download_cut_right_after_an_inner_bracket_is_caught_by_the_md5(running, monkeypatch, tmp_path):
     # Fault injection: no real server can be made to die exactly after an inner "]"; such a cut passes the
     # closing-bracket check, so only the MD5 Label Studio records for the snapshot can tell.
-    own, copy, cut = running, pull_module._copy_list_inside, []
+    own, copy, cut = running, snapshots._copy_list_inside, []
 
     def cut_after_an_inner_bracket(chunks, dest):
         raw = b"".join(chunks)
@@ -727,7 +739,7 @@ def test_a_download_cut_right_after_an_inner_bracket_is_caught_by_the_md5(runnin
             raw = raw[:raw.rindex(b"]", 0, len(raw) - 1) + 1]
         return copy([raw], dest)
 
-    monkeypatch.setattr(pull_module, "_copy_list_inside", cut_after_an_inner_bracket)
+    monkeypatch.setattr(snapshots, "_copy_list_inside", cut_after_an_inner_bracket)
     lines: list[str] = []
     result = pull_from_server(own.small, client=own.client, out=tmp_path, batch_size=15,
                               retry=RetryPolicy(retries=1, first_wait=0.1), say=lines.append)

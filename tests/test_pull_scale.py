@@ -9,7 +9,8 @@ import secrets
 import pytest
 from test_pull import annotated_tasks
 
-from exports.pull import fetch_export, pull_from_server
+from annotate.labelstudio.pull import pull_from_server
+from annotate.labelstudio.snapshots import fetch_export
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -62,7 +63,7 @@ def test_batched_pull_equals_the_single_request_pull(ls_client, project, tmp_pat
     if ORDERED:
         assert ids == sorted(ids)
         assert all(ids.index(r.task_id) < BATCH for r in b.rejections)  # the losers sit in the first batch
-        # The in-memory form (annotate.recordings uses it) is the same bytes.
+        # The in-memory form (annotate.labelstudio.recordings uses it) is the same bytes.
         assert fetch_export(ls_client, project, batch_size=BATCH) == single.export_path.read_bytes()
     else:
         assert _tasks_by_id(fetch_export(ls_client, project, batch_size=BATCH)) == _tasks_by_id(

@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_publish import SEEDS, document, load, request, snapshot, write_jsonl
 
-from exports.publish import publish
-from exports.release import (
+from exports.dataset.publish import publish
+from exports.dataset.release import (
     DIFF_FILE,
     MANIFEST_DIR,
     ManifestWriter,
@@ -27,7 +27,7 @@ from exports.release import (
     row_digest,
     version_dir,
 )
-from exports.splits import assign_splits, story_key
+from exports.dataset.splits import assign_splits, story_key
 from schemas import Article, Claim, QuoteKind, Span, ToolkitError
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from exports.repair import OffsetError, OffsetResolver
+from annotate.labelstudio.repair import OffsetError, OffsetResolver
 from schemas import Span, ToolkitError
 
 PIECES = ["a", "b", "ab", "Putin", " ", ".", "\n", "\r\n", "\u00a0", "😀", "🇺🇦", "é", "“"]

@@ -22,9 +22,10 @@ from conftest import LocalServer, free_port
 from pydantic import SecretStr
 from test_server import copy_database
 
-from annotate.client import Connection, StudioClient
-from annotate.credentials import read_private_json, write_private_json
-from annotate.paths import REPO_ROOT, SEEDS_DIR
+from annotate.labelstudio.client import StudioClient
+from annotate.labelstudio.connection import Connection
+from annotate.labelstudio.credentials import read_private_json, write_private_json
+from schemas.paths import REPO_ROOT, SEEDS_DIR
 
 pytestmark = pytest.mark.server
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from annotate.articles import load_articles, load_targets
-from annotate.paths import REPO_ROOT, SEED_TARGETS, SEEDS_DIR
-from annotate.recordings import SEED_RECORDING
+from annotate.labelstudio.recordings import SEED_RECORDING
 from exports.agreement_report import AgreementReport
 from schemas import AnnotatedDocument
+from schemas.articles import load_articles, load_targets
+from schemas.paths import REPO_ROOT, SEED_TARGETS, SEEDS_DIR
 
 RELEASE = SEEDS_DIR / "seed-gold"
 GOLD = SEEDS_DIR / "annotations" / "gold.jsonl"

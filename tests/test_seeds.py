@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from annotate.articles import load_articles, load_manifest_dir, load_targets
-from annotate.paths import SEED_TARGETS, SEEDS_DIR
 from schemas import ToolkitError
+from schemas.articles import load_articles, load_manifest_dir, load_targets
+from schemas.paths import SEED_TARGETS, SEEDS_DIR
 
 SHARED_SEEDS = SEEDS_DIR.parent.parent / "shared" / "seeds"
 MANIFEST = json.loads((SEEDS_DIR / "manifest.json").read_text(encoding="utf-8"))

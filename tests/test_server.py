@@ -16,10 +16,11 @@ from conftest import LocalServer, free_port
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from annotate import server
 from annotate.cli import app
-from annotate.client import Connection, StudioClient, connect, resolve_connection
-from annotate.credentials import (
+from annotate.labelstudio import server
+from annotate.labelstudio.client import StudioClient, connect
+from annotate.labelstudio.connection import Connection, resolve_connection
+from annotate.labelstudio.credentials import (
     credentials_path,
     load_or_create_admin_credentials,
     read_private_json,
@@ -270,3 +271,18 @@ def test_cli_lifecycle_start_status_stop(ls_server: LocalServer, monkeypatch, tm
     assert not server.is_label_studio(pid)
     assert not server.health(f"http://127.0.0.1:{port}")
     assert runner.invoke(app, ["server", "status"]).output.strip() == "stopped"
+
+
+def test_chosen_database_sqlite_postgresql_and_misplaced_options(monkeypatch):
+    from annotate.labelstudio.database import chosen_database
+
+    for variable in ("ANNOTATE_PG_HOST", "ANNOTATE_PG_PORT", "ANNOTATE_PG_DB", "ANNOTATE_PG_USER"):
+        monkeypatch.delenv(variable, raising=False)
+    assert chosen_database("sqlite") == ("sqlite", None)
+    database, settings = chosen_database("postgresql", host="db.internal", port=6543, name="ls", user="me")
+    assert database == "postgresql" and (settings.host, settings.port, settings.name, settings.user) == (
+        "db.internal", 6543, "ls", "me")
+    with pytest.raises(ToolkitError, match=r"--database 'mysql' is not supported; use one of: sqlite, postgresql"):
+        chosen_database("mysql")
+    with pytest.raises(ToolkitError, match=r"--pg-host, --pg-user only apply to PostgreSQL; add --database postgresql"):
+        chosen_database("sqlite", host="h", user="u")

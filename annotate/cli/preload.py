@@ -1,0 +1,51 @@
+"""``annotate preload``: articles into the project as tasks, with pre-annotations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("preload")
+    def preload(
+        paths: list[Path] = typer.Argument(None, help="Seeds-style dirs, dirs of .txt, or JSONL (default: seeds/)."),
+        batch_size: int = typer.Option(500, help="Tasks per import request."),
+        predictions: bool = typer.Option(True, "--predictions/--no-predictions",
+                                         help="Add the baseline extractor's pre-annotations as predictions."),
+        new_revision: bool = typer.Option(False, "--new-revision",
+                                          help="Import changed texts as '<id>@r2' (r3, ...) instead of refusing."),
+    ) -> None:
+        """Push articles as tasks; skips those already there, refuses changed texts."""
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from annotate.labelstudio import preload as preloading
+        from annotate.labelstudio.client import StudioClient
+        from annotate.labelstudio.project import current_project
+        from schemas.articles import load_articles
+        from schemas.paths import SEEDS_DIR
+
+        articles = load_articles(paths or [SEEDS_DIR])
+        client = StudioClient.open()
+        project = current_project(client)
+        columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        console = Console(stderr=True)
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+            task = bar.add_task("import", total=None)
+
+            def advance(n: int, total: int) -> None:
+                bar.update(task, advance=n, total=total)
+
+            report = preloading.preload(
+                client, project, articles, batch_size=batch_size, predictions=predictions,
+                new_revision=new_revision, on_batch=advance,
+            )
+        for original, revision in report.revisions.items():
+            typer.echo(f"{original}: text changed, imported as new revision {revision}")
+        rate = report.imported / report.seconds if report.seconds else 0.0
+        typer.echo(
+            f"project {report.project_id}: imported {report.imported} article(s) with {report.predictions} "
+            f"prediction(s), {report.unchanged} already there; {report.seconds:.1f} s ({rate:.0f} articles/s)"
+        )

@@ -1,5 +1,0 @@
-"""Rule-based baseline extractor of quotes, cues and speakers (no model download)."""
-
-from annotate.extractor.baseline import BASELINE_VERSION, extract
-
-__all__ = ["BASELINE_VERSION", "extract"]
