@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 from rich.table import Table
 
-from schemas.errors import ToolkitError, first_error
-from schemas.files import read_text
+from schemas.errors import ToolkitError
+from schemas.files import read_model
 from schemas.version import SCHEMA_VERSION
 
 REPORT_VERSION = "1.0.0"
@@ -127,10 +127,7 @@ def read_agreement_report(path: Path) -> AgreementReport:
     publish); a missing or invalid file is a ``ToolkitError``."""
     if not path.is_file():
         raise ToolkitError(f"--agreement {path}: no such file; give the JSON written by `annotate agreement --json`")
-    try:
-        return AgreementReport.model_validate_json(read_text(path))
-    except ValidationError as e:
-        raise ToolkitError(f"{path}: {first_error(e)}; give the JSON written by `annotate agreement --json`") from None
+    return read_model(path, AgreementReport, "give the JSON written by `annotate agreement --json`")
 
 
 def _number(value: float | None) -> str:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from schemas import Article, TargetInventory, ToolkitError, sha256_of
 from schemas.errors import first_error
-from schemas.files import read_text
+from schemas.files import read_model, read_text
 
 
 def load_manifest_dir(directory: Path) -> list[Article]:
@@ -108,7 +108,4 @@ def load_articles(paths: list[Path]) -> list[Article]:
 
 
 def load_targets(path: Path) -> TargetInventory:
-    try:
-        return TargetInventory.model_validate_json(read_text(path))
-    except ValidationError as e:
-        raise ToolkitError(f"{path}: {first_error(e)}; fix the target inventory (format: seeds/targets.json)") from None
+    return read_model(path, TargetInventory, "fix the target inventory (format: seeds/targets.json)")

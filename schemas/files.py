@@ -12,8 +12,13 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
-from schemas.errors import ToolkitError
+from pydantic import BaseModel, ValidationError
+
+from schemas.errors import ToolkitError, first_error
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def read_text(path: Path) -> str:
@@ -26,6 +31,16 @@ def read_text(path: Path) -> str:
         raise ToolkitError(f"{path}: is a directory; give a file") from None
     except UnicodeDecodeError as e:
         raise ToolkitError(f"{path}: not UTF-8 at byte {e.start}; convert the file to UTF-8") from None
+
+
+def read_model(path: Path, model: type[M], remedy: str) -> M:
+    """The JSON record in ``path`` as ``model``: one reader for every record file the toolkit writes
+    (server state, project, releases, reports). Invalid content is a ``ToolkitError`` ending in ``remedy``."""
+    text = read_text(path)
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as e:
+        raise ToolkitError(f"{path}: {first_error(e)}; {remedy}") from None
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, str]]:

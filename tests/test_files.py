@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from schemas import ToolkitError
-from schemas.files import iter_lines, read_text, write_atomically
+from schemas.files import iter_lines, read_model, read_text, write_atomically
 
 
 def mode(path) -> int:
@@ -76,3 +76,17 @@ def test_a_decoding_error_names_the_byte_of_the_file_as_the_whole_file_read_does
     assert str(streamed.value) == str(whole.value) == f"{path}: not UTF-8 at byte 16; convert the file to UTF-8"
     with pytest.raises(ToolkitError, match=r"missing\.jsonl: no such file"):
         list(iter_lines(tmp_path / "missing.jsonl"))
+
+
+def test_a_record_file_is_read_as_its_model_or_refused_with_the_remedy(tmp_path):
+    from schemas import Target
+
+    path = tmp_path / "target.json"
+    path.write_text('{"id": "troops", "description": "deployment of foreign troops in Ukraine"}', encoding="utf-8")
+    assert read_model(path, Target, "fix it").id == "troops"
+    path.write_text('{"id": "troops"', encoding="utf-8")
+    with pytest.raises(ToolkitError, match=r"target\.json: Invalid JSON: .*; write it again$"):
+        read_model(path, Target, "write it again")
+    path.write_bytes(b'{"id": "\xff"}')
+    with pytest.raises(ToolkitError, match=r"target\.json: not UTF-8 at byte 8"):
+        read_model(path, Target, "write it again")

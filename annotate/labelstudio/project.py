@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from annotate.labelstudio.client import ProjectInfo, StudioClient
 from annotate.labelstudio.sdk_errors import NotFoundError
 from annotate.labelstudio.wire import ExportedTask
 from schemas import ToolkitError
-from schemas.errors import first_error
-from schemas.files import write_atomically
+from schemas.files import read_model, write_atomically
 from schemas.paths import state_dir
 
 DEFAULT_TITLE = "News attribution"
@@ -64,10 +63,7 @@ def read_record() -> ProjectRecord | None:
     path = record_path()
     if not path.exists():
         return None
-    try:
-        return ProjectRecord.model_validate_json(path.read_text(encoding="utf-8"))
-    except ValidationError as e:
-        raise ToolkitError(f"{path}: {first_error(e)}; run `annotate init` to write it again") from None
+    return read_model(path, ProjectRecord, "run `annotate init` to write it again")
 
 
 def init_project(

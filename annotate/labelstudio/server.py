@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 from annotate.labelstudio.credentials import (
     AdminCredentials,
@@ -50,8 +50,7 @@ from annotate.labelstudio.database import (
     postgres_settings,
 )
 from schemas import ToolkitError
-from schemas.errors import first_error
-from schemas.files import write_atomically
+from schemas.files import read_model, write_atomically
 from schemas.paths import state_dir
 
 LABEL_STUDIO_VERSION = "1.23.2"
@@ -198,10 +197,7 @@ def read_state() -> ServerState | None:
     path = state_path()
     if not path.exists():
         return None
-    try:
-        return ServerState.model_validate_json(path.read_text(encoding="utf-8"))
-    except ValidationError as e:
-        raise ToolkitError(f"{path}: {first_error(e)}; delete it if no server is running") from None
+    return read_model(path, ServerState, "delete it if no server is running")
 
 
 def _write_state(state: ServerState) -> None:

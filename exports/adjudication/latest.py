@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from exports.adjudication.report import _Record
 from schemas import ToolkitError
-from schemas.errors import first_error
+from schemas.files import read_model
 from schemas.paths import state_dir
 
 LATEST_FILE = "adjudication.json"
@@ -30,10 +28,7 @@ def latest_adjudication() -> Path:
     if not path.exists():
         raise ToolkitError(f"no adjudication recorded in {path}; run `annotate adjudicate --out GOLD.jsonl` first, "
                            "or give the gold files")
-    try:
-        record = LatestAdjudication.model_validate_json(path.read_text(encoding="utf-8"))
-    except ValidationError as e:
-        raise ToolkitError(f"{path}: {first_error(e)}; run `annotate adjudicate` again to rewrite it") from None
+    record = read_model(path, LatestAdjudication, "run `annotate adjudicate` again to rewrite it")
     gold = Path(record.gold)
     if not gold.is_file():
         raise ToolkitError(f"the last adjudication's gold {gold} (recorded in {path}) is gone; run `annotate "

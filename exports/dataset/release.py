@@ -32,11 +32,10 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas import ToolkitError
-from schemas.errors import first_error
-from schemas.files import write_atomically
+from schemas.files import read_model, write_atomically
 
 HISTORY_FILE = "releases.json"
 RELEASES_DIR = ".releases"
@@ -93,10 +92,7 @@ class Release(_Model):
     def read(cls, folder: Path) -> Release:
         """The record of a version folder (``.releases/<version>/release.json``)."""
         path = folder / RELEASE_FILE
-        try:
-            return cls.model_validate_json(path.read_bytes())
-        except ValidationError as e:
-            raise ToolkitError(f"{path}: {first_error(e)}; publish the release again") from None
+        return read_model(path, cls, "publish the release again")
 
     def write(self, folder: Path) -> None:
         write_atomically(folder / RELEASE_FILE, self.model_dump_json(indent=2) + "\n")
@@ -123,13 +119,8 @@ class ReleaseHistory(_Model):
                     "`annotate publish`; choose a new or empty folder for --out"
                 )
             return cls()
-        try:
-            return cls.model_validate_json(path.read_bytes())
-        except ValidationError as e:
-            raise ToolkitError(
-                f"{path}: {first_error(e)}; restore it (each version's record is in "
-                f"{RELEASES_DIR}/<version>/{RELEASE_FILE})"
-            ) from None
+        remedy = f"restore it (each version's record is in {RELEASES_DIR}/<version>/{RELEASE_FILE})"
+        return read_model(path, cls, remedy)
 
     def write(self, out: Path) -> None:
         write_atomically(out / HISTORY_FILE, self.model_dump_json(indent=2) + "\n")
