@@ -3,7 +3,7 @@
 One column per annotator shows the article text with the layers colour-coded (quote content,
 cue, mention, claim; each layer its own visual channel, so overlapping layers stay visible).
 Units are grouped across annotators exactly as adjudication groups them (``exports.adjudication.
-units.group_units`` over the comparison core); a unit is
+groups.group_units`` over the comparison core); a unit is
 
 - *unmatched* when its group lacks one of the article's annotators (or holds two units of one):
   red hatching and a red ✗ badge;

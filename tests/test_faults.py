@@ -26,7 +26,7 @@ from annotate.labelstudio.client import ProjectInfo, StudioClient
 from annotate.labelstudio.config import CHECK_WORTHY
 from annotate.labelstudio.credentials import read_private_json, write_private_json
 from annotate.labelstudio.project import init_project
-from exports.dataset.release import read_diff, read_history
+from exports.dataset.release import ReleaseHistory, read_diff
 from schemas import AnnotatedDocument, Article, Entity, Mention, Provenance, Quote, Span, sha256_of
 from schemas.paths import REPO_ROOT
 
@@ -191,14 +191,14 @@ def test_publish_killed_mid_write_leaves_the_previous_release_and_no_half_releas
     assert publish.returncode == -signal.SIGKILL
 
     assert tree(out) == before  # the previous release, byte for byte
-    assert [r.version for r in read_history(out).releases] == ["1.0.0"]
+    assert [r.version for r in ReleaseHistory.read(out).releases] == ["1.0.0"]
     assert not (out / ".releases" / "1.1.0").exists()
     assert list(tmp_path.glob(".dataset.publish-*"))  # the killed run's leftovers, outside the dataset
 
     gold_documents(tmp_path / "v2.jsonl", 60, kind="direct")
     again = run_cli("publish", tmp_path / "v2.jsonl", "--version", "1.1.0", "--out", out)
     assert again.returncode == 0, again.stderr
-    assert [r.version for r in read_history(out).releases] == ["1.0.0", "1.1.0"]
+    assert [r.version for r in ReleaseHistory.read(out).releases] == ["1.0.0", "1.1.0"]
     assert not list(tmp_path.glob(".dataset.publish-*"))  # cleared by the next publish
 
 
@@ -267,4 +267,4 @@ def test_annotation_edited_after_a_release_shows_in_the_next_pull_and_release_di
     assert (gold_claims.added, gold_claims.removed) == ([], [])
     others = {name: items for name, items in diff.configs.items() if name not in ("annotations", "claims")}
     assert all(items.added == items.removed == items.changed == [] for items in others.values()), others
-    assert read_history(out).get("1.1.0").changes["claims"].changed == 1
+    assert ReleaseHistory.read(out).get("1.1.0").changes["claims"].changed == 1

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from annotate.cli import app
 from annotate.extract.baseline import BASELINE_VERSION
 from annotate.labelstudio.client import ProjectInfo, StudioClient
-from annotate.labelstudio.config import TASK_DATA_KEYS, generate_labeling_config
+from annotate.labelstudio.config import SPAN_LABELS, TASK_DATA_KEYS, TEXT, generate_labeling_config
 from annotate.labelstudio.preload import (
     check_offsets,
     existing_articles,
@@ -20,6 +20,7 @@ from annotate.labelstudio.preload import (
     task_data,
 )
 from annotate.labelstudio.project import init_project, record_project
+from annotate.labelstudio.wire import LabelsResult, LabelsValue, TextAreaResult, TextAreaValue
 from schemas import Article, ToolkitError
 from schemas.articles import load_articles, load_targets
 from schemas.paths import SEED_TARGETS, SEEDS_DIR
@@ -84,13 +85,17 @@ def test_task_data_has_exactly_the_contract_keys():
 
 def test_prediction_offsets_are_checked():
     article = Article.from_text("a", "Putin said no.")
-    good = [{"id": "m1", "type": "labels", "value": {"start": 0, "end": 5, "text": "Putin", "labels": ["Mention"]}}]
-    check_offsets(article, good)
+
+    def mention(start: int, end: int) -> LabelsResult:
+        return LabelsResult(id="m1", from_name=SPAN_LABELS, to_name=TEXT,
+                            value=LabelsValue(start=start, end=end, text="Putin", labels=["Mention"]))
+
+    check_offsets(article, [mention(0, 5)])
     # A per-region text box keeps what was typed, not the span: not a mismatch.
-    check_offsets(article, [{"id": "m1", "type": "textarea", "value": {"start": 0, "end": 5, "text": ["V. Putin"]}}])
-    bad = [{"id": "m1", "type": "labels", "value": {"start": 1, "end": 6, "text": "Putin", "labels": ["Mention"]}}]
+    check_offsets(article, [TextAreaResult(id="m1", from_name="entity", to_name=TEXT,
+                                           value=TextAreaValue(start=0, end=5, text=["V. Putin"]))])
     with pytest.raises(ToolkitError, match=r"article 'a': prediction region 'm1' \[1, 6\) does not match"):
-        check_offsets(article, bad)
+        check_offsets(article, [mention(1, 6)])
 
 
 # Against the session's server

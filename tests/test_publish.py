@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from exports.dataset import publish as publish_module
 from exports.dataset.configs import CONFIGS
 from exports.dataset.publish import PublishRequest, publish
-from exports.dataset.release import read_history
+from exports.dataset.release import ReleaseHistory
 from exports.dataset.rows import gold_rows
 from exports.dataset.splits import SPLITS, assign_splits, story_key
 from schemas import (
@@ -503,7 +503,7 @@ def test_push_without_token_says_so_and_still_publishes(tmp_path, monkeypatch):
     with pytest.raises(ToolkitError, match=r"published 1\.0\.0 to .* but did not push it to someone/news-attribution: "
                                            r"HF_TOKEN is not set"):
         publish(req)
-    assert read_history(req.out).latest.version == "1.0.0"
+    assert ReleaseHistory.read(req.out).latest.version == "1.0.0"
     assert (req.out / "data" / "quotes" / "train.parquet").is_file()
 
 
@@ -572,7 +572,7 @@ def test_without_an_atomic_exchange_the_two_rename_swap_also_works(tmp_path, mon
     monkeypatch.setattr(publish_module, "_exchange", lambda a, b: False)
     result = publish(request(tmp_path, version="1.1.0", gold=[write_jsonl(tmp_path / "g2.jsonl",
                                                                           second_version_docs())]))
-    assert [r.version for r in read_history(result.out).releases] == ["1.0.0", "1.1.0"]
+    assert [r.version for r in ReleaseHistory.read(result.out).releases] == ["1.0.0", "1.1.0"]
     assert not list(tmp_path.glob(".dataset.publish-*"))
 
 

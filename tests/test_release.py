@@ -20,10 +20,10 @@ from exports.dataset.release import (
     DIFF_FILE,
     MANIFEST_DIR,
     ManifestWriter,
+    ReleaseHistory,
     fingerprint,
     parse_version,
     read_diff,
-    read_history,
     row_digest,
     version_dir,
 )
@@ -184,7 +184,7 @@ def test_first_release_diff_adds_everything(two_versions):
 def test_history_changelog_and_older_versions_stay_loadable(two_versions, offline, tmp_path):
     result, v1, v2, expect = two_versions
     out = result.out
-    history = read_history(out)
+    history = ReleaseHistory.read(out)
     assert [r.version for r in history.releases] == ["1.0.0", "1.1.0"]
     assert history.releases[0].fingerprint != history.releases[1].fingerprint
     stored = json.loads((version_dir(out, "1.0.0") / "release.json").read_text(encoding="utf-8"))

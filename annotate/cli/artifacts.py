@@ -17,6 +17,7 @@ from annotate.labelstudio.config import generate_labeling_config
 from exports.agreement_report import AgreementReport
 from exports.evaluation_report import EvaluationReport
 from schemas import models
+from schemas.files import write_atomically
 from schemas.models import TargetInventory
 from schemas.spans import Span
 
@@ -52,6 +53,5 @@ def write_artifacts(targets: TargetInventory, check: bool = False) -> list[str]:
         if not path.exists() or path.read_text(encoding="utf-8") != content:
             stale.append(path.name)
             if not check:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(content, encoding="utf-8")
+                write_atomically(path, content, make_parents=True)
     return stale

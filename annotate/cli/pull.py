@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:  # the module itself is imported when the command runs (keeps --help fast)
+    from annotate.labelstudio.pull import PullResult
 
 # Defaults live in annotate.labelstudio.pull (RetryPolicy, DEFAULT_BATCH_SIZE); repeated here so --help stays fast.
 _BATCH, _RETRIES, _FIRST_WAIT, _RETRY_FOR, _TIMEOUT = 500, 5, 1.0, 120.0, 300.0
@@ -34,7 +38,7 @@ def register(app: typer.Typer) -> None:
                                       help="Seconds a request may stay silent before it counts as failed."),
     ) -> None:
         """Save the project's full JSON export unchanged and convert it: one document per article per annotator."""
-        from annotate.labelstudio.pull import RetryPolicy, pull_from_file, pull_from_server, summary
+        from annotate.labelstudio.pull import RetryPolicy, pull_from_file, pull_from_server
         from schemas import ToolkitError
         from schemas.articles import load_articles
 
@@ -46,4 +50,22 @@ def register(app: typer.Typer) -> None:
         else:
             policy = RetryPolicy(retries=retries, first_wait=retry_wait, retry_for=retry_for, timeout=timeout)
             result = pull_from_server(project, out=out, articles_by_id=by_id, batch_size=batch_size, retry=policy)
-        typer.echo(summary(result))
+        typer.echo(_summary(result))
+
+
+def _summary(result: PullResult) -> str:
+    """A few lines for the terminal."""
+    r = result.report
+    skipped = r.skipped
+    lines = [
+        f"pulled {r.source}: {r.tasks} tasks, {r.annotations} annotations -> {r.documents} documents "
+        f"by {len(r.annotators)} annotators ({', '.join(r.annotators) or 'none'})",
+        f"skipped: {skipped.cancelled} cancelled, {skipped.drafts} drafts, {skipped.predictions} predictions, "
+        f"{skipped.superseded} superseded, {skipped.tasks_without_annotations} tasks without annotations",
+        f"{len(r.repairs)} repairs, {len(r.rejections)} rejections (details in the report)",
+    ]
+    lines += [f"  rejected: {x.message}" for x in r.rejections[:5]]
+    if len(r.rejections) > 5:
+        lines.append(f"  ... and {len(r.rejections) - 5} more")
+    lines += [f"export:    {result.export_path}", f"documents: {result.docs_path}", f"report:    {result.report_path}"]
+    return "\n".join(lines)

@@ -110,7 +110,6 @@ class _Converter(RegionReader):
             ) from None
         return ConversionOutcome(document=document, repairs=self.repairs, rejections=self.rejections)
 
-
     def _mentions(self) -> tuple[dict[str, Entity], dict[str, Mention]]:
         entities: dict[str, Entity] = {}
         mentions: dict[str, Mention] = {}

@@ -8,7 +8,7 @@ which ``document_to_results`` writes and ``results_to_document`` reads back unch
   quote's first content fragment (in text order) the quote id; later fragments are
   ``<quote id>.<n>`` (n = 1, 2, ...) chained by ``continues``, and the cue is ``<quote id>.cue``.
   Label Studio has one id namespace per annotation, so ids that clash there are an error.
-  Region ids Label Studio made up that are not valid item ids are escaped (``_item_id``).
+  Region ids Label Studio made up that are not valid item ids are escaped (``ids.item_id_for``).
 - Entities exist through their mentions: every Mention region carries its entity's name
   (``entity`` box), type and Wikidata id, and the entity id is ``schemas.entity_id_for(name)``. An
   entity with no mention survives only as a quote's speaker (``speaker_entity`` box on the

@@ -22,7 +22,7 @@ from annotate.extract.baseline import BASELINE_VERSION, extract
 from annotate.labelstudio.client import ProjectInfo, StudioClient
 from annotate.labelstudio.config import TASK_DATA_KEYS
 from annotate.labelstudio.encode import document_to_items
-from annotate.labelstudio.wire import NewTask, Prediction, ResultItem, to_json
+from annotate.labelstudio.wire import LabelsResult, NewTask, Prediction, ResultItem
 from schemas import AnnotatedDocument, Article, ToolkitError
 from schemas.errors import first_error
 
@@ -117,19 +117,17 @@ def baseline_prediction(article: Article) -> Prediction:
     return prediction_for(extract(article), BASELINE_VERSION)
 
 
-def check_offsets(article: Article, results: Sequence[ResultItem | dict[str, Any]]) -> None:
+def check_offsets(article: Article, results: Sequence[ResultItem]) -> None:
     """Every region must quote the article exactly (half-open code-point offsets).
 
     Only ``labels`` results carry the region's own text: a per-region ``textarea`` keeps what
-    the annotator typed in ``value.text``. Takes wire models or their JSON (checked as JSON).
+    the annotator typed in ``value.text``.
     """
     for item in results:
-        r = to_json(item)
-        value = r.get("value") or {}
-        if r.get("type") == "labels" and article.text[value["start"]:value["end"]] != value.get("text"):
+        if isinstance(item, LabelsResult) and article.text[item.value.start:item.value.end] != item.value.text:
             raise ToolkitError(
-                f"article {article.id!r}: prediction region {r.get('id')!r} [{value['start']}, {value['end']}) "
-                f"does not match its text {value.get('text')!r}; the extractor or converter has a bug, "
+                f"article {article.id!r}: prediction region {item.id!r} [{item.value.start}, {item.value.end}) "
+                f"does not match its text {item.value.text!r}; the extractor or converter has a bug, "
                 "run with --no-predictions meanwhile"
             )
 

@@ -343,20 +343,3 @@ def latest_pull_docs(directory: Path | None = None) -> Path:
         raise ToolkitError(f"no pull in {directory} yet; run `annotate pull` first, or give the documents' JSONL paths")
     return max(complete)[2]
 
-
-def summary(result: PullResult) -> str:
-    """A few lines for the terminal."""
-    r = result.report
-    skipped = r.skipped
-    lines = [
-        f"pulled {r.source}: {r.tasks} tasks, {r.annotations} annotations -> {r.documents} documents "
-        f"by {len(r.annotators)} annotators ({', '.join(r.annotators) or 'none'})",
-        f"skipped: {skipped.cancelled} cancelled, {skipped.drafts} drafts, {skipped.predictions} predictions, "
-        f"{skipped.superseded} superseded, {skipped.tasks_without_annotations} tasks without annotations",
-        f"{len(r.repairs)} repairs, {len(r.rejections)} rejections (details in the report)",
-    ]
-    lines += [f"  rejected: {x.message}" for x in r.rejections[:5]]
-    if len(r.rejections) > 5:
-        lines.append(f"  ... and {len(r.rejections) - 5} more")
-    lines += [f"export:    {result.export_path}", f"documents: {result.docs_path}", f"report:    {result.report_path}"]
-    return "\n".join(lines)

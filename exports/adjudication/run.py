@@ -13,7 +13,7 @@ from exports.adjudication.report import Adjudication, InputFile
 from exports.adjudication.rules import adjudicate
 from exports.compare import Boundary
 from schemas import AnnotatedDocument, ToolkitError
-from schemas.documents import iter_documents
+from schemas.documents import iter_documents, write_documents
 from schemas.files import write_atomically
 from schemas.paths import state_dir
 
@@ -64,11 +64,9 @@ def run_adjudication(
     result.report.inputs = [InputFile(path=str(p), sha256=_file_sha256(p)) for p in paths]
     # Conflicts first, gold second, the pointer last: a gold file is never newer than its record.
     write_atomically(conflicts_path, result.report.model_dump_json(indent=2, exclude_none=False) + "\n")
-    write_atomically(out, "".join(doc.model_dump_json() + "\n" for doc in result.gold))
+    write_documents(out, result.gold)
     record = LatestAdjudication(gold=str(out.resolve()), conflicts=str(conflicts_path.resolve()),
                                 created_at=result.report.created_at)
-    latest = state_dir() / LATEST_FILE
-    latest.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(latest, record.model_dump_json(indent=2) + "\n")
+    write_atomically(state_dir() / LATEST_FILE, record.model_dump_json(indent=2) + "\n", make_parents=True)
     return result, conflicts_path
 

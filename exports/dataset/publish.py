@@ -370,7 +370,7 @@ def publish(req: PublishRequest) -> PublishResult:
     out.parent.mkdir(parents=True, exist_ok=True)
     with _lock(out):
         _clear_leftovers(out)
-        history = rel.read_history(out)
+        history = rel.ReleaseHistory.read(out)
         existing = rel.existing_release(history, req.version, out)
         gold = _gold_paths(req.gold)
         _check_inputs(gold, "GOLD")

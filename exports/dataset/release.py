@@ -243,7 +243,7 @@ def _config_diff(config: str, new: pa.Table, old: pa.Table) -> pa.Table:
 
 def read_diff(out: Path, version: str) -> ReleaseDiff:
     """The full diff of a published version."""
-    history = read_history(out)
+    history = ReleaseHistory.read(out)
     release = history.get(version)
     if release is None:
         known = ", ".join(r.version for r in history.releases) or "none"
@@ -253,11 +253,6 @@ def read_diff(out: Path, version: str) -> ReleaseDiff:
     for config, item_id, change in zip(*(table[name].to_pylist() for name in _DIFF_SCHEMA.names)):
         getattr(configs.setdefault(config, ConfigItems()), change).append(item_id)
     return ReleaseDiff(version=version, previous=release.previous, configs=configs)
-
-
-def read_history(out: Path) -> ReleaseHistory:
-    """``ReleaseHistory.read``, under the name the callers use."""
-    return ReleaseHistory.read(out)
 
 
 def version_of(folder: Path) -> str | None:
