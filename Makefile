@@ -47,12 +47,16 @@ lint: setup
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
-# Rebuild the checked-in seed-gold release from the recorded annotations (no server needed).
+# Rebuild the checked-in seed-gold release from the recorded annotations and the two statement passes (no server
+# needed). Version 1.1.0 adds the statement layer; 1.0.0 stays in seeds/seed-gold/.releases/.
 SEED_GOLD_TMP := $(shell mktemp -d -u /tmp/seed-gold.XXXXXX)
+SEED_STATEMENT_PASSES := seeds/annotations/statements/annotator-1.jsonl seeds/annotations/statements/annotator-2.jsonl
 seed-gold: setup
 	mkdir -p $(SEED_GOLD_TMP)
 	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate pull --from seeds/annotations/seed-annotations.export.json --out $(SEED_GOLD_TMP)/docs.jsonl --articles seeds
 	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate agreement $(SEED_GOLD_TMP)/docs.jsonl --json seeds/annotations/agreement.json
 	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate adjudicate $(SEED_GOLD_TMP)/docs.jsonl --decisions seeds/annotations/decisions.json --out seeds/annotations/gold.jsonl
-	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate publish seeds/annotations/gold.jsonl --version 1.0.0 --out seeds/seed-gold --annotations $(SEED_GOLD_TMP)/docs.jsonl --agreement seeds/annotations/agreement.json --notes seeds/annotations/NOTES.md --pretty-name "Seed gold: news attribution"
+	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate statements agreement $(SEED_STATEMENT_PASSES) --gold seeds/annotations/gold.jsonl --json seeds/annotations/statement-agreement.json
+	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate statements adjudicate $(SEED_STATEMENT_PASSES) --gold seeds/annotations/gold.jsonl --decisions seeds/annotations/statement-decisions.json --out seeds/annotations/gold-statements.jsonl
+	ANNOTATE_HOME=$(SEED_GOLD_TMP) $(BIN)/annotate publish seeds/annotations/gold.jsonl --version 1.1.0 --out seeds/seed-gold --annotations $(SEED_GOLD_TMP)/docs.jsonl --agreement seeds/annotations/agreement.json --statements seeds/annotations/gold-statements.jsonl --statement-agreement seeds/annotations/statement-agreement.json --notes seeds/annotations/NOTES.md --pretty-name "Seed gold: news attribution"
 	rm -rf $(SEED_GOLD_TMP)

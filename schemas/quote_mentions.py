@@ -20,9 +20,14 @@ from schemas.models import AnnotatedDocument
 _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 
 
+def tokens_of(text: str) -> tuple[str, ...]:
+    """The words of ``text`` as written (for showing them), punctuation dropped."""
+    return tuple(_WORD.findall(text))
+
+
 def words_of(text: str) -> tuple[str, ...]:
-    """The words of ``text``, case-folded, typographic apostrophes made plain, punctuation dropped."""
-    return tuple(w.replace("’", "'") for w in _WORD.findall(text.casefold()))
+    """The words of ``text`` for comparing them: ``tokens_of``, case-folded, typographic apostrophes made plain."""
+    return tuple(w.casefold().replace("’", "'") for w in tokens_of(text))
 
 
 @dataclass(frozen=True)

@@ -237,7 +237,8 @@ def test_no_story_straddles_two_splits_and_annotations_follow_their_article(publ
 def test_card_front_matter_is_valid_yaml_naming_every_config(published):
     meta = front_matter(published.out / "README.md")
     names = [c["config_name"] for c in meta["configs"]]
-    assert sorted(names) == sorted(CONFIGS)
+    # every config but the statement layer's, which needs --statements (tests/test_statement_publish.py)
+    assert sorted(names) == sorted(set(CONFIGS) - {"statements", "renderings"})
     for config in meta["configs"]:
         for entry in config["data_files"]:
             assert (published.out / entry["path"]).is_file()

@@ -1,4 +1,5 @@
-"""The toolkit's own dataset: seed-gold v1.0.0, built from the recorded annotations of the seeds."""
+"""The toolkit's own dataset: seed-gold v1.1.0 (v1.0.0 without statements), built from the recorded annotations
+of the seeds and the two statement passes."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ RELEASE = SEEDS_DIR / "seed-gold"
 GOLD = SEEDS_DIR / "annotations" / "gold.jsonl"
 AGREEMENT = SEEDS_DIR / "annotations" / "agreement.json"
 CONFLICTS = SEEDS_DIR / "annotations" / "gold.conflicts.json"
-CONFIGS = ("articles", "entities", "mentions", "quotes", "stances", "claims", "annotations")
+CONFIGS = ("articles", "entities", "mentions", "quotes", "stances", "claims", "statements", "renderings", "annotations")
+STATEMENTS = SEEDS_DIR / "annotations" / "gold-statements.jsonl"
+STATEMENT_PASSES = sorted((SEEDS_DIR / "annotations" / "statements").glob("annotator-*.jsonl"))
+VERSION = "1.1.0"
 
 
 def gold_documents() -> list[AnnotatedDocument]:
@@ -59,13 +63,35 @@ def test_release_loads_offline_with_plain_load_dataset(config, monkeypatch):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     history = json.loads((RELEASE / "releases.json").read_text(encoding="utf-8"))
-    [release] = [r for r in history["releases"] if r["version"] == "1.0.0"]
+    [release] = [r for r in history["releases"] if r["version"] == VERSION]
     loaded = datasets.load_dataset(str(RELEASE), config)
     assert {split: len(rows) for split, rows in loaded.items()} == release["rows"][config]
     if config == "quotes":
         gold_quotes = sum(len(d.quotes) for d in gold_documents())
         assert sum(len(rows) for rows in loaded.values()) == gold_quotes
         assert loaded["train"].features["kind"].names == ["direct", "indirect", "mixed"]
+    if config == "renderings":
+        assert sum(len(rows) for rows in loaded.values()) == sum(len(d.quotes) for d in gold_documents())
+        assert loaded["train"].features["fidelity"].names == ["verbatim", "excerpt", "variant", "paraphrase"]
+        quotes = {row["id"]: row for row in datasets.load_dataset(str(RELEASE), "quotes")["train"]}
+        assert all(row["id"] in quotes for row in loaded["train"])  # renderings join quotes on id
+
+
+def test_statements_load_back_as_the_gold_statements(monkeypatch):
+    import datasets
+
+    from exports.dataset.statement_rows import statement_documents
+    from schemas.documents import read_statement_documents
+
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    statements = datasets.load_dataset(str(RELEASE), "statements")["train"]
+    renderings = datasets.load_dataset(str(RELEASE), "renderings")["train"]
+    assert statement_documents(statements, renderings) == read_statement_documents([STATEMENTS])
+    # the remark the seeds are about: one statement, rendered in all four articles
+    [targets] = [row for row in statements if "000_77ccc7b56971afc5/q2" in row["renderings"]]
+    assert {key.split("/")[0] for key in targets["renderings"]} == {
+        "000_77ccc7b56971afc5", "001_2d7e49398b561f7e", "002_b85bb421de1e3324", "003_e83bb071d895df33"}
 
 
 def test_card_shows_agreement_targets_and_guidelines_version():
@@ -81,6 +107,10 @@ def test_card_shows_agreement_targets_and_guidelines_version():
         assert f"`{target}`" in card
     version = re.search(r"^Guidelines version: (\S+)$", (REPO_ROOT / "guidelines.md").read_text(), re.M)[1]
     assert f"Guidelines version {version}" in card
+    statement_report = json.loads((SEEDS_DIR / "annotations" / "statement-agreement.json").read_text())
+    muc = next(f for f in statement_report["pairs"][0]["figures"] if f["metric"] == "muc")
+    assert "### Statements" in card
+    assert f"| MUC | {muc['precision']:.3f} | {muc['recall']:.3f} | {muc['value']:.3f} |" in card
     # The caveat on how the two passes were made travels with the data.
     notes = (SEEDS_DIR / "annotations" / "NOTES.md").read_text(encoding="utf-8").strip()
     assert f"## Curators' notes\n\n{notes}\n" in card
@@ -104,6 +134,12 @@ def test_release_is_rebuilt_exactly_from_the_recording(tmp_path):
         json.loads(line) for line in GOLD.read_text().splitlines()]
     run("publish", str(gold), "--version", "1.0.0", "--out", str(out), "--annotations", str(docs),
         "--notes", str(SEEDS_DIR / "annotations" / "NOTES.md"), home=tmp_path)
-    fingerprint = json.loads((out / "releases.json").read_text())["releases"][0]["fingerprint"]
-    checked_in = json.loads((RELEASE / "releases.json").read_text())["releases"][0]["fingerprint"]
-    assert fingerprint == checked_in
+    statements = tmp_path / "gold-statements.jsonl"
+    run("statements", "adjudicate", *map(str, STATEMENT_PASSES), "--gold", str(gold), "--out", str(statements),
+        "--decisions", str(SEEDS_DIR / "annotations" / "statement-decisions.json"), home=tmp_path)
+    assert statements.read_text() == STATEMENTS.read_text()
+    run("publish", str(gold), "--version", VERSION, "--out", str(out), "--annotations", str(docs),
+        "--statements", str(statements), "--notes", str(SEEDS_DIR / "annotations" / "NOTES.md"), home=tmp_path)
+    fingerprints = [r["fingerprint"] for r in json.loads((out / "releases.json").read_text())["releases"]]
+    checked_in = [r["fingerprint"] for r in json.loads((RELEASE / "releases.json").read_text())["releases"]]
+    assert fingerprints == checked_in

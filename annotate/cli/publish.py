@@ -24,6 +24,10 @@ def register(app: typer.Typer) -> None:
         license: str = typer.Option(None, "--license", help="License id for the card (default: cc-by-4.0)."),
         notes: Path = typer.Option(None, "--notes", help="Markdown file of curators' notes for the card."),
         pretty_name: str = typer.Option(None, "--pretty-name", help="Dataset name shown on the Hub."),
+        statements: list[Path] = typer.Option(None, "--statements", help="Gold statements JSONL from `annotate "
+                                              "statements adjudicate` (the `statements` and `renderings` configs)."),
+        statement_agreement: Path = typer.Option(None, "--statement-agreement", help="Report JSON from `annotate "
+                                                 "statements agreement --json`, rendered in the card."),
         push: str = typer.Option(None, "--push", help="Hub repo id (user/name) to upload to and tag with the "
                                  "version; needs HF_TOKEN."),
     ) -> None:
@@ -35,7 +39,7 @@ def register(app: typer.Typer) -> None:
             version=version, out=out, gold=list(gold or []), annotations=list(annotations or []),
             agreement=agreement, targets=targets or defaults.targets, guidelines=guidelines or defaults.guidelines,
             license=license or defaults.license, pretty_name=pretty_name or defaults.pretty_name, push=push,
-            notes=notes,
+            notes=notes, statements=list(statements or []), statement_agreement=statement_agreement,
         ))
         r = result.release
         if result.unchanged:

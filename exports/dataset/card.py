@@ -23,6 +23,7 @@ from huggingface_hub import DatasetCardData
 from exports.agreement_report import SummaryRow, read_agreement_report
 from exports.dataset.configs import CONFIGS
 from exports.dataset.release import EXAMPLES, ConfigChanges, ReleaseHistory
+from exports.statements.agreement_report import CLUSTER_METRIC_NAMES, StatementAgreementReport
 from schemas import TargetInventory, ToolkitError
 from schemas.files import read_text
 
@@ -102,6 +103,7 @@ class CardContext:
     provenance: ProvenanceSummary
     history: ReleaseHistory
     notes: str | None = None
+    statement_agreement: StatementAgreementReport | None = None
 
 
 def data_file(config: str, split: str) -> str:
@@ -190,6 +192,12 @@ def _description(ctx: CardContext) -> str:
         f"a holder toward the targets of the event *{ctx.targets.event}*, and **claims** with their check-worthiness. "
         "The gold layer is adjudicated from several annotators; the raw per-annotator documents are in "
         "`annotations`.\n\n"
+        + ("**Statements** group the gold quotes across a story's articles: a statement (`statements`) is what one "
+           "speaker said on one occasion, and each quote that reports it is one of its `renderings`, with a "
+           "fidelity class computed from the words (verbatim, excerpt, variant, paraphrase) and the annotators' "
+           "flag when the rendering changes the meaning. Join `renderings` to `quotes` by `id`.\n\n"
+           if "statements" in ctx.rows else "")
+        +
         "All offsets are half-open `[start, end)` **Unicode code-point** offsets into `articles.text` (Python `str` "
         "indices), and `text[start:end] == span.text` was verified for every span when this release was built.\n\n"
         + _table(["config", "train", "validation", "test", "total"], counts) + note
@@ -221,9 +229,28 @@ def _guidelines(ctx: CardContext) -> str:
     )
 
 
+def _statement_agreement(ctx: CardContext) -> str:
+    report = ctx.statement_agreement
+    if report is None:
+        return ("\n### Statements\n\nNo statement agreement report was given for this release.\n"
+                if "statements" in ctx.rows else "")
+    parts = ["\n### Statements\n\nAgreement on grouping the gold quotes into statements (from `annotate statements "
+             "agreement --json`): the first annotator's statements are the key, the second's the response; P and R "
+             "swap with the order, F1 does not.\n"]
+    for pair in report.pairs:
+        ci = f"{report.confidence:.0%} CI ({pair.bootstrap_unit}s, n={pair.bootstrap_units})"
+        rows = [[CLUSTER_METRIC_NAMES[f.metric], _fmt(f.precision), _fmt(f.recall), _fmt(f.value),
+                 "" if f.ci_low is None or f.ci_high is None else f"[{_fmt(f.ci_low)}, {_fmt(f.ci_high)}]"]
+                for f in pair.figures]
+        parts.append(f"`{pair.annotators[0]}` vs `{pair.annotators[1]}`: {pair.stories} story(ies), {pair.renderings} "
+                     f"renderings, {pair.statements[0]} vs {pair.statements[1]} statements.\n\n"
+                     + _table(["metric", "P", "R", "F1 / value", ci], rows))
+    return "\n".join(parts)
+
+
 def _agreement(ctx: CardContext) -> str:
     if ctx.agreement is None:
-        return "## Agreement\n\nNo agreement report was given for this release.\n"
+        return "## Agreement\n\nNo agreement report was given for this release.\n" + _statement_agreement(ctx)
     ci_header = f"{ctx.agreement.confidence:.0%} CI"
     rows = [[r.metric, r.layer, _fmt(r.value), "" if r.ci is None else f"[{_fmt(r.ci[0])}, {_fmt(r.ci[1])}]", r.n]
             for r in ctx.agreement.rows]
@@ -231,7 +258,7 @@ def _agreement(ctx: CardContext) -> str:
         "## Agreement\n\n"
         f"Inter-annotator agreement on the raw annotations, corpus level (from `{ctx.agreement.source}`, written by "
         "`annotate agreement --json`; bootstrap confidence intervals over articles; n = units the figure rests on):"
-        "\n\n" + _table(["metric", "layer", "value", ci_header, "n"], rows)
+        "\n\n" + _table(["metric", "layer", "value", ci_header, "n"], rows) + _statement_agreement(ctx)
     )
 
 

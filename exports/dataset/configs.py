@@ -15,6 +15,7 @@ from typing import Any
 from datasets import ClassLabel, Features, List, Value
 
 from schemas.labels import CheckWorthy, EntityType, Polarity, QuoteKind
+from schemas.statements import Fidelity
 
 SPAN = {"start": Value("int32"), "end": Value("int32"), "text": Value("string")}
 SPAN_DOC = "struct {start, end, text}: half-open [start, end) code points of the article text"
@@ -135,5 +136,26 @@ ANNOTATIONS = ConfigSpec("annotations", "Raw per-annotator documents (before adj
     "claims": Column(_nested("claim_id", CLAIM_FIELDS), "claims, fields as in `claims`"),
 })
 
+STATEMENTS = ConfigSpec("statements", "Gold statements: what one speaker said on one occasion, across outlets", {
+    "id": Column(Value("string"), "item id: `<story>/<statement_id>` (`-` for a collection without stories)"),
+    "story": Column(Value("string"), "the story (see `articles.story`)"),
+    "statement_id": Column(Value("string"), "statement id, stable within its story"),
+    "speaker_entity_id": Column(Value("string"), "who said it; the same entity id in every article of the story"),
+    "gloss": Column(Value("string"), "a short summary of what was said"),
+    "occasion": Column(Value("string"), "where and when, if the articles tell"),
+    "renderings": Column(STRINGS, "its renderings: ids in the `renderings` config (`<article_id>/<quote_id>`)"),
+    "supported_by": Column(STRINGS, "the annotators who formed exactly this statement (or `decision`)"),
+})
+RENDERINGS = ConfigSpec("renderings", "Gold renderings: each quote that renders a statement, and how faithfully", {
+    "id": Column(Value("string"), "item id: `<article_id>/<quote_id>`, the quote in the `quotes` config"),
+    "article_id": Column(Value("string"), "the article (see the `articles` config)"),
+    "quote_id": Column(Value("string"), "quote id within the article"),
+    "statement": Column(Value("string"), "the statement it renders: an id in the `statements` config"),
+    "fidelity": Column(class_label(Fidelity), "verbatim, excerpt, variant or paraphrase, computed from the words"),
+    "changes_meaning": Column(Value("bool"), "annotators' flag that the rendering changes what was said (null: "
+                                             "not judged)"),
+})
+
 GOLD_CONFIGS = (ARTICLES, ENTITIES, MENTIONS, QUOTES, STANCES, CLAIMS)
-CONFIGS: dict[str, ConfigSpec] = {spec.name: spec for spec in (*GOLD_CONFIGS, ANNOTATIONS)}
+STATEMENT_CONFIGS = (STATEMENTS, RENDERINGS)
+CONFIGS: dict[str, ConfigSpec] = {spec.name: spec for spec in (*GOLD_CONFIGS, *STATEMENT_CONFIGS, ANNOTATIONS)}

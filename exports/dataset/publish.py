@@ -49,8 +49,10 @@ from exports.dataset.card import (
     render_card,
 )
 from exports.dataset.configs import ANNOTATIONS, ARTICLES, CONFIGS
+from exports.dataset.publish_statements import statement_release_rows
 from exports.dataset.rows import annotation_row, article_row, gold_rows, is_gold
 from exports.dataset.splits import assign_splits, story_key
+from exports.statements.agreement_report import read_statement_agreement
 from schemas import SCHEMA_VERSION, AnnotatedDocument, TargetInventory, ToolkitError
 from schemas.articles import load_targets
 from schemas.documents import iter_documents
@@ -74,6 +76,8 @@ class PublishRequest:
     pretty_name: str = DEFAULT_PRETTY_NAME
     push: str | None = None
     notes: Path | None = None  # Markdown the curators want on the card (caveats, how it was made)
+    statements: list[Path] = field(default_factory=list)  # gold StatementDocument JSONL
+    statement_agreement: Path | None = None  # `annotate statements agreement --json`
 
 
 @dataclass(frozen=True)
@@ -375,6 +379,7 @@ def publish(req: PublishRequest) -> PublishResult:
         gold = _gold_paths(req.gold)
         _check_inputs(gold, "GOLD")
         _check_inputs(req.annotations, "--annotations")
+        _check_inputs(req.statements, "--statements")
         targets = load_targets(req.targets)
         guidelines = read_guidelines(req.guidelines)
         agreement = read_agreement(req.agreement) if req.agreement is not None else None
@@ -406,6 +411,11 @@ def _build_and_swap(req: PublishRequest, out: Path, tmp: Path, version_root: Pat
         for path in req.annotations:
             for where, doc in _documents(path, targets):
                 build.add_annotation(where, doc)
+        if req.statements:
+            gold_docs = [doc for path in gold for _, doc in _documents(path, targets)]
+            split_of = {a: build.splits[key] for a, key in story_of.items()}
+            for config, split, row in statement_release_rows(req.statements, gold_docs, split_of):
+                build._emit(config, split, row)
     except BaseException:
         build.abandon()
         raise
@@ -433,6 +443,7 @@ def _build_and_swap(req: PublishRequest, out: Path, tmp: Path, version_root: Pat
         version=req.version, pretty_name=req.pretty_name, license=req.license, rows=rows, guidelines=guidelines,
         agreement=agreement, targets=targets, provenance=provenance, history=new_history,
         notes=read_text(req.notes).strip() if req.notes is not None else None,
+        statement_agreement=read_statement_agreement(req.statement_agreement) if req.statement_agreement else None,
     ))
     write_atomically(version_root / "README.md", card)
     release.write(version_root)
