@@ -19,11 +19,12 @@ from annotate.cli import (
     recordings,
     schema,
     server,
+    statements,
 )
 from annotate.cli.app import app, main
 
-for _module in (demo, server, preload, extract, recordings, pull, agreement, adjudicate, publish, evaluate, imports,
-                citron, schema):
+for _module in (demo, server, preload, extract, recordings, pull, agreement, adjudicate, statements, publish, evaluate,
+                imports, citron, schema):
     _module.register(app)
 
 __all__ = ["app", "main"]
