@@ -57,8 +57,8 @@ def read_statement_documents(paths: Sequence[Path]) -> list[StatementDocument]:
     """Every statement document of the files, in order; none at all is an error."""
     docs = [doc for path in paths for _, doc in iter_statement_documents(path)]
     if not docs:
-        raise ToolkitError(f"no statement documents in {', '.join(map(str, paths))}; give a JSONL with one "
-                           "story's statements per line (e.g. from `annotate link` or `annotate pull-statements`)")
+        raise ToolkitError(f"no statement documents in {', '.join(map(str, paths))}; give a JSONL with one story's "
+                           "statements per line (e.g. from `annotate statements link` or `annotate statements pull`)")
     return docs
 
 

@@ -1,4 +1,5 @@
-"""Generated, checked-in artifacts: one JSON Schema per model and the seed labeling config.
+"""Generated, checked-in artifacts: one JSON Schema per model, the seed labeling config and the
+statement-linking config (``DEFAULT_BUCKETS`` buckets).
 
 They stay in ``schemas/`` (the models' package); this module lives with the CLI because it is the
 one layer that sees every model: the label models, the report models of ``exports`` and the
@@ -14,9 +15,10 @@ from pydantic import BaseModel
 
 import schemas
 from annotate.labelstudio.config import generate_labeling_config
+from annotate.labelstudio.linking.config import generate_linking_config
 from exports.agreement_report import AgreementReport
 from exports.evaluation_report import EvaluationReport
-from schemas import models
+from schemas import models, statements
 from schemas.files import write_atomically
 from schemas.models import TargetInventory
 from schemas.spans import Span
@@ -28,8 +30,14 @@ LABELING_CONFIG = SCHEMAS_DIR / "labeling_config.xml"
 LABEL_MODELS: list[type[BaseModel]] = [
     models.Article, Span, models.Entity, models.Mention, models.Quote, models.Stance, models.Claim,
     models.Provenance, models.TargetInventory, models.AnnotatedDocument,
+    statements.Rendering, statements.Statement, statements.StatementDocument,
 ]
 REPORT_MODELS: list[type[BaseModel]] = [AgreementReport, EvaluationReport]
+
+
+def linking_config_path() -> Path:
+    """Beside the labeling config (so a test that moves one moves both)."""
+    return LABELING_CONFIG.with_name("linking_config.xml")
 
 
 def all_models() -> list[type[BaseModel]]:
@@ -43,6 +51,7 @@ def rendered(targets: TargetInventory) -> dict[Path, str]:
         for m in all_models()
     }
     out[LABELING_CONFIG] = generate_labeling_config(targets)
+    out[linking_config_path()] = generate_linking_config()
     return out
 
 

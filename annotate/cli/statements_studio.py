@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-_BUCKETS, _TITLE = 16, "Statement linking"  # annotate.labelstudio.linking's defaults, repeated: --help stays fast
+_BUCKETS, _TITLE = 24, "Statement linking"  # annotate.labelstudio.linking's defaults, repeated: --help stays fast
 
 
 def register(group: typer.Typer) -> None:
@@ -44,6 +44,23 @@ def register(group: typer.Typer) -> None:
         report = preload_linking(client, linking_project(client, title), documents, predicted, model_version)
         typer.echo(f"project {report.project_id}: imported {report.imported} task(s) with {report.predictions} "
                    f"prediction(s), {report.unchanged} already there; {report.seconds:.1f} s")
+
+    @group.command("replay")
+    def replay(
+        statements: list[Path] = typer.Argument(..., metavar="STATEMENTS.jsonl", help="Recorded statement passes, "
+                                                "one annotator's statements per story (provenance names them)."),
+        title: str = typer.Option(_TITLE, "--title", help="Project title."),
+    ) -> None:
+        """Submit recorded statement passes as their annotators' annotations (accounts made if missing)."""
+        from annotate.labelstudio.client import StudioClient
+        from annotate.labelstudio.linking.project import linking_project
+        from annotate.labelstudio.linking.replay import replay_statements
+        from schemas.documents import read_statement_documents
+
+        client = StudioClient.open()
+        report = replay_statements(client, linking_project(client, title), read_statement_documents(statements))
+        typer.echo(f"replayed RECORDED statements of {', '.join(report.annotators)}: {report.created} created, "
+                   f"{report.already_there} already there")
 
     @group.command("pull")
     def pull(

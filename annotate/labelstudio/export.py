@@ -139,7 +139,7 @@ def parse_export(
             if annotation.was_cancelled:
                 out.skipped.cancelled += 1
                 continue
-            annotator = _annotator(annotation)
+            annotator = annotator_of(annotation)
             provenance, notes = _provenance(task, annotation, annotator)
             try:
                 outcome = results_to_document(article, annotation.result, provenance, targets=targets)
@@ -236,7 +236,8 @@ def _task_article(task: ExportedTask, articles_by_id: Mapping[str, Article] | No
         raise Rejected(None, f"{where}: data.{first_error(e)}; fix the task data") from None
 
 
-def _annotator(annotation: ExportedAnnotation) -> str:
+def annotator_of(annotation: ExportedAnnotation) -> str:
+    """The annotator's name: the email when the export expands the user, else ``user-<id>``; never merges unknowns."""
     user = annotation.completed_by
     if isinstance(user, ExportedUser):
         return user.email.strip() if user.email and user.email.strip() else f"user-{user.id}"
