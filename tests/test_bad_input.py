@@ -69,9 +69,50 @@ class Case:
     layer: str  # which layer decides, for the reader
     reported: str | None = None  # "rejections" or "repairs": per item, in the report; the pull succeeds
     server: bool = False  # needs the session's Label Studio
+    writes: str | None = None  # a file (relative to the scratch dir) the command must not have written
 
 
 # -- building inputs -------------------------------------------------------------------------------------------
+
+SEED_STATEMENTS = REPO_ROOT / "seeds" / "annotations" / "statements" / "annotator-1.jsonl"
+
+
+def statements_case(change: Callable[[dict], None], gold: Callable[[list[dict]], None] | None = None
+                    ) -> Callable[[Ctx], list[Any]]:
+    """`annotate statements adjudicate` on annotator-1's seed statements changed by ``change`` (and the seed gold
+    changed by ``gold``): the statement layer's bad input, checked against the gold quotes."""
+    def setup(ctx: Ctx) -> list[Any]:
+        doc = json.loads(SEED_STATEMENTS.read_text(encoding="utf-8"))
+        change(doc)
+        statements = ctx.file("a.jsonl", json.dumps(doc) + "\n")
+        gold_path = SEED_GOLD
+        if gold is not None:
+            docs = [json.loads(line) for line in SEED_GOLD.read_text(encoding="utf-8").splitlines() if line]
+            gold(docs)
+            gold_path = ctx.file("gold.jsonl", "".join(json.dumps(d) + "\n" for d in docs))
+        return ["statements", "adjudicate", statements, "--gold", gold_path, "--out", ctx.tmp / "gold-statements.jsonl"]
+    return setup
+
+
+def _missing_quote(doc: dict) -> None:
+    doc["statements"][0]["renderings"][0]["quote_id"] = "q404"
+
+
+def _duplicate_statement_id(doc: dict) -> None:
+    doc["statements"][1]["id"] = doc["statements"][0]["id"]
+
+
+def _two_speakers(doc: dict) -> None:
+    putin = next(s for s in doc["statements"] if s["speaker_entity_id"] == "vladimir-putin")
+    other = next(s for s in doc["statements"] if s["speaker_entity_id"] == "emmanuel-macron")
+    putin["renderings"].append(other["renderings"].pop())
+    doc["statements"] = [s for s in doc["statements"] if s["renderings"]]
+
+
+def _renamed_entity(docs: list[dict]) -> None:
+    for e in docs[2]["entities"]:
+        if e["id"] == "vladimir-putin":
+            e["name"] = "Vladimir Potanin"
 
 
 def seed_task() -> dict:
@@ -551,6 +592,25 @@ CASES: dict[str, Case] = {
         with_project(["init", "--maximum-annotations", "0"]),
         r"--maximum-annotations 0: give 1 or more annotations per article",
         "annotate.labelstudio.project", server=True),
+    "statements-rendering-of-missing-quote": Case(
+        statements_case(_missing_quote),
+        r"a\.jsonl:1: statement 's-000_77ccc7b56971afc5-q1': rendering '000_77ccc7b56971afc5/q404' points at quote "
+        r"'q404', which article '000_77ccc7b56971afc5' does not have; link the quotes of the given --gold",
+        "schemas.statements.check_against_quotes", writes="gold-statements.jsonl"),
+    "statements-two-with-one-id": Case(
+        statements_case(_duplicate_statement_id),
+        r"a\.jsonl:1: statement id 's-000_77ccc7b56971afc5-q1' is used by two statements; give each its own id; "
+        r"fix the statements file", "schemas.statements.StatementDocument", writes="gold-statements.jsonl"),
+    "statements-renderings-of-two-speakers": Case(
+        statements_case(_two_speakers),
+        r"a\.jsonl:1: statement 's-000_77ccc7b56971afc5-q1': rendering '\w+/q\d+' is spoken by 'emmanuel-macron', "
+        r"not by the statement's speaker 'vladimir-putin'; a statement has one speaker",
+        "schemas.statements.check_against_quotes", writes="gold-statements.jsonl"),
+    "statements-entity-id-for-two-names": Case(
+        statements_case(lambda doc: None, _renamed_entity),
+        r"a\.jsonl:1: entity id 'vladimir-putin' names 'Vladimir Putin' in article '000_77ccc7b56971afc5' but "
+        r"'Vladimir Potanin' in article '002_b85bb421de1e3324'; one entity id must name one entity across a story",
+        "schemas.statements.check_entities_across_articles", writes="gold-statements.jsonl"),
     "annotators-add-bad-email": Case(
         local_server(["annotators", "add", "not-an-email"]),
         r"'not-an-email' is not an email address; annotators log in with their email",
@@ -583,6 +643,8 @@ def test_bad_input_gives_one_clear_line_and_exit_2(case: Case, tmp_path: Path, r
     assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: "), done.stderr
     assert re.search(case.expect, done.stderr), done.stderr
+    if case.writes is not None:
+        assert not (tmp_path / case.writes).exists() and not list(tmp_path.glob("*.conflicts.json"))
 
 
 def test_reliability_table_lists_every_case_and_only_tests_that_exist():
