@@ -9,8 +9,9 @@ have the same words.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from schemas.labels import QuoteKind
@@ -68,3 +69,31 @@ def quote_mentions(documents: Iterable[AnnotatedDocument]) -> Iterator[QuoteMent
                 speaker=doc.speaker_of(q), kind=q.kind, text=" ".join(f.text for f in q.content),
                 start=q.content[0].start, end=q.content[-1].end,
             )
+
+
+def mention_order(m: QuoteMention) -> tuple[str, int, str]:
+    """The one order of renderings: article id, then position in the article. Statement ids, the order of a
+    statement's renderings and of a story's statements all follow it, so every producer names alike."""
+    return (m.article_id, m.start, m.quote_id)
+
+
+def statement_id_for(first: QuoteMention) -> str:
+    """A statement's id, stable within its story: named after its first rendering (``mention_order``); an id
+    longer than the 200 characters an ``Id`` allows becomes a hash of that rendering's key."""
+    name = f"s-{first.article_id}-{first.quote_id}"
+    return name if len(name) <= 200 else "s-" + hashlib.sha256(first.key.encode("utf-8")).hexdigest()[:40]
+
+
+GLOSS_LENGTH = 120
+
+
+def gloss_of(renderings: Sequence[QuoteMention]) -> str:
+    """A statement's gloss when nobody wrote one: the longest direct rendering's text (the longest rendering's
+    when none is direct; ties to the first), at most ``GLOSS_LENGTH`` characters, cut at a word with an ellipsis."""
+    direct = [m for m in renderings if m.is_direct] or list(renderings)
+    text = " ".join(max(direct, key=lambda m: len(m.text)).text.split())
+    if len(text) <= GLOSS_LENGTH:
+        return text
+    cut = text[:GLOSS_LENGTH - 1]
+    cut = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return cut.rstrip(" ,;:") + "…"

@@ -17,14 +17,14 @@ from typer.testing import CliRunner
 
 from annotate.cli import app
 from annotate.labelstudio.linking import config as lc
-from annotate.labelstudio.linking.decode import LinkingGold, decode_result, gloss_of
+from annotate.labelstudio.linking.decode import LinkingGold, decode_result
 from annotate.labelstudio.linking.project import init_linking_project, linking_project, preload_linking, pull_linking
 from annotate.labelstudio.linking.replay import replay_statements
 from annotate.labelstudio.linking.tasks import build_tasks, content_sha256, ranker_value, speaker_groups
 from annotate.labelstudio.linking.wire import LinkingTaskData, RankerResult, RenderingItem
 from schemas import QuoteKind, ToolkitError
 from schemas.documents import read_documents, read_statement_documents
-from schemas.quote_mentions import quote_mentions
+from schemas.quote_mentions import gloss_of, quote_mentions
 from schemas.statements import StatementDocument
 
 pytestmark = pytest.mark.server

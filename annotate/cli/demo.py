@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shlex
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -19,7 +20,9 @@ from schemas.paths import REPO_ROOT, SEEDS_DIR
 DEMO_ANNOTATORS = ("annotator-1", "annotator-2")
 DECISIONS = SEEDS_DIR / "annotations" / "decisions.json"
 NOTES = SEEDS_DIR / "annotations" / "NOTES.md"
-RELEASE_VERSION = "1.0.0"
+STATEMENT_PASSES = tuple(SEEDS_DIR / "annotations" / "statements" / f"{name}.jsonl" for name in DEMO_ANNOTATORS)
+STATEMENT_DECISIONS = SEEDS_DIR / "annotations" / "statement-decisions.json"
+RELEASE_VERSION = "1.1.0"
 
 
 def _run(app: typer.Typer, *args: str) -> None:
@@ -68,13 +71,16 @@ def run_demo(app: typer.Typer, out: Path, port: int) -> None:
     _run(app, "agreement", str(docs), "--json", str(agreement_json), "--html", str(agreement_html))
     gold = out / "gold.jsonl"
     _run(app, "adjudicate", str(docs), "--out", str(gold), "--decisions", str(DECISIONS))
+    statements = _statement_layer(app, out, gold)
     release = out / "seed-gold"
     _run(app, "publish", str(gold), "--version", RELEASE_VERSION, "--out", str(release),
-         "--annotations", str(docs), "--agreement", str(agreement_json), "--notes", str(NOTES))
+         "--annotations", str(docs), "--agreement", str(agreement_json), "--notes", str(NOTES),
+         "--statements", str(statements.gold), "--statement-agreement", str(statements.agreement))
     baseline = out / "baseline.jsonl"
     _run(app, "extract", str(SEEDS_DIR), "--out", str(baseline))
     _run(app, "evaluate", "--gold", str(release), "--pred", str(baseline), "--agreement", str(agreement_json),
-         "--json", str(out / "evaluation.json"))
+         "--json", str(out / "evaluation.json"), "--gold-statements", str(statements.gold),
+         "--pred-statements", str(statements.baseline), "--statements-json", str(out / "statement-evaluation.json"))
 
     creds = load_admin_credentials()
     typer.secho("\nDone. Look at the annotations in the browser:", bold=True, fg="green")
@@ -83,8 +89,38 @@ def run_demo(app: typer.Typer, out: Path, port: int) -> None:
         typer.echo(f"  admin: {creds.email}, password in {credentials_path()} (mode 0600)")
     typer.echo(f"  annotators: {', '.join(email_for(n) for n in DEMO_ANNOTATORS)}; passwords in the annotators "
                "file beside it (`annotate annotators list` shows them)")
+    typer.echo(f"  statements by outlet: {statements.page} (linking project 'Statement linking' in Label Studio)")
     typer.echo(f"  agreement report: {agreement_html}\n  dataset: {release} "
                f"(datasets.load_dataset('{release}', 'quotes'))\n  stop the server: annotate server stop")
+
+
+@dataclass(frozen=True)
+class StatementFiles:
+    baseline: Path
+    agreement: Path
+    gold: Path
+    page: Path
+
+
+def _statement_layer(app: typer.Typer, out: Path, gold: Path) -> StatementFiles:
+    """The statement layer on the gold quotes: the baseline linker pre-groups the linking project's tasks; the two
+    recorded statement passes are measured and adjudicated; the story page shows each statement outlet by outlet."""
+    files = StatementFiles(baseline=out / "baseline-statements.jsonl", agreement=out / "statement-agreement.json",
+                           gold=out / "gold-statements.jsonl", page=out / "statements.html")
+    _run(app, "statements", "link", str(gold), "--out", str(files.baseline))
+    _run(app, "statements", "init")
+    _run(app, "statements", "preload", str(gold), "--predictions", str(files.baseline))
+    typer.secho("\nThe two statement passes are RECORDED (made once by following section 10 of guidelines.md, kept "
+                f"in {STATEMENT_PASSES[0].parent.relative_to(REPO_ROOT)}); submitting them as their accounts:",
+                fg="yellow")
+    _run(app, "statements", "replay", *(str(p) for p in STATEMENT_PASSES))
+    pulled = out / "statements.jsonl"
+    _run(app, "statements", "pull", "--out", str(pulled), "--gold", str(gold))
+    _run(app, "statements", "agreement", str(pulled), "--gold", str(gold), "--json", str(files.agreement))
+    _run(app, "statements", "adjudicate", str(pulled), "--gold", str(gold), "--decisions", str(STATEMENT_DECISIONS),
+         "--out", str(files.gold))
+    _run(app, "statements", "fidelity", str(files.gold), "--gold", str(gold), "--html", str(files.page))
+    return files
 
 
 def register(app: typer.Typer) -> None:

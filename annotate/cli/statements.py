@@ -115,8 +115,8 @@ def adjudicate_command(
     rule = parse_majority(majority)
     settled = load_statement_decisions(decisions) if decisions is not None else None
     gold_docs, docs, where = _checked(statements, gold)
-    result, report = adjudicate_statements(docs, majority=rule, decisions=settled, where=where)
     mentions = {m.key: m for m in quote_mentions(gold_docs)}
+    result, report = adjudicate_statements(docs, majority=rule, decisions=settled, where=where, mentions=mentions)
     result = [with_fidelity(d, mentions) for d in result]
     # Conflicts first, gold second: a gold file is never newer than the report of how it was made.
     write_atomically(conflicts, report.model_dump_json(indent=2) + "\n")

@@ -12,7 +12,7 @@ the grouping itself (``statements``), always with a reason.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +21,7 @@ from exports.adjudication.decisions import MajorityRule
 from exports.statements.clusterings import Cluster, Clustering, clusterings_by_story
 from exports.statements.decisions import StatementDecision, StatementDecisions
 from schemas import Provenance, ToolkitError
+from schemas.quote_mentions import QuoteMention, mention_order, statement_id_for
 from schemas.statements import Rendering, Statement, StatementDocument
 
 
@@ -51,9 +52,16 @@ class StatementAdjudication(_Model):
 
 
 def adjudicate_statements(documents: Sequence[StatementDocument], *, majority: MajorityRule | None = None,
-                          decisions: StatementDecisions | None = None,
-                          where: Sequence[str] | None = None) -> tuple[list[StatementDocument], StatementAdjudication]:
-    """The gold statement documents (one per story) and the report of how they were decided."""
+                          decisions: StatementDecisions | None = None, where: Sequence[str] | None = None,
+                          mentions: Mapping[str, QuoteMention] | None = None,
+                          ) -> tuple[list[StatementDocument], StatementAdjudication]:
+    """The gold statement documents (one per story) and the report of how they were decided.
+
+    ``mentions`` (the gold quotes by key) put renderings in ``mention_order`` and name statements by
+    ``statement_id_for``, as the linker and the linking project do; without them, keys are ordered by article and
+    quote number.
+    """
+    order = _ordering(mentions)
     majority = majority or MajorityRule()
     by_story = clusterings_by_story(documents, where)
     glosses = _glosses(documents)
@@ -67,22 +75,24 @@ def adjudicate_statements(documents: Sequence[StatementDocument], *, majority: M
         for speaker in speakers:
             own = {a: _of_speaker(c, speaker) for a, c in sorted(per.items())}
             needed = majority.needed(len(own))
-            accepted, rest = _majority_clusters(own, needed)
+            accepted, rest = _majority_clusters(own, needed, order)
             by_majority += len(accepted)
-            statements += [_statement(story, speaker, c, sorted(sup), glosses, flags) for c, sup in accepted]
-            for part in _conflict_parts(own, rest):
-                first = min(part, key=_order)
+            statements += [_statement(story, speaker, c, sorted(sup), glosses, flags, order, mentions)
+                           for c, sup in accepted]
+            for part in _conflict_parts(own, rest, order):
+                first = min(part, key=order)
                 conflict = StatementConflict(
-                    id=f"{story}/{speaker}/{first}", story=story, speaker=speaker, renderings=sorted(part, key=_order),
-                    groupings={a: _listed(c & part for c in clusters) for a, clusters in own.items()})
+                    id=f"{story}/{speaker}/{first}", story=story, speaker=speaker, renderings=sorted(part, key=order),
+                    groupings={a: _listed((c & part for c in clusters), order) for a, clusters in own.items()})
                 decision = decisions.get(conflict.id) if decisions else None
                 if decision is not None:
                     used.add(conflict.id)
                     conflict.decision = decision
-                    for cluster, support in _decided(conflict, decision, own):
-                        statements.append(_statement(story, speaker, cluster, support, glosses, flags))
+                    for cluster, support in _decided(conflict, decision, own, order):
+                        statements.append(_statement(story, speaker, cluster, support, glosses, flags, order,
+                                                     mentions))
                 conflicts.append(conflict)
-        statements.sort(key=lambda s: _order(s.renderings[0].key))
+        statements.sort(key=lambda s: order(s.renderings[0].key))
         gold.append(StatementDocument(story=story, provenance=Provenance(annotator="gold", origin="gold"),
                                       statements=statements))
     report = StatementAdjudication(
@@ -94,25 +104,34 @@ def adjudicate_statements(documents: Sequence[StatementDocument], *, majority: M
     return gold, report
 
 
-def _order(key: str) -> tuple[str, int, str]:
-    # Renderings sort by article, then by quote number (q2 before q10), as the gold lists them.
-    article, quote = key.split("/", 1)
-    digits = "".join(ch for ch in quote if ch.isdigit())
-    return article, int(digits) if digits else 0, quote
+Order = Callable[[str], tuple[str, int, str]]
+
+
+def _ordering(mentions: Mapping[str, QuoteMention] | None) -> Order:
+    def by_number(key: str) -> tuple[str, int, str]:
+        # Without positions: by article, then by quote number (q2 before q10), as the gold lists them.
+        article, quote = key.split("/", 1)
+        digits = "".join(ch for ch in quote if ch.isdigit())
+        return article, int(digits) if digits else 0, quote
+
+    if mentions is None:
+        return by_number
+    return lambda key: mention_order(mentions[key]) if key in mentions else by_number(key)
 
 
 def _of_speaker(clustering: Clustering, speaker: str) -> list[Cluster]:
     return [c for c in clustering.clusters if clustering.speakers[next(iter(c))] == speaker]
 
 
-def _majority_clusters(own: dict[str, list[Cluster]], needed: int) -> tuple[list[tuple[Cluster, set[str]]], set[str]]:
+def _majority_clusters(own: dict[str, list[Cluster]], needed: int,
+                       order: Order) -> tuple[list[tuple[Cluster, set[str]]], set[str]]:
     support: dict[Cluster, set[str]] = defaultdict(set)
     for annotator, clusters in own.items():
         for c in clusters:
             support[c].add(annotator)
     accepted: list[tuple[Cluster, set[str]]] = []
     taken: set[str] = set()
-    for cluster, who in sorted(support.items(), key=lambda kv: (-len(kv[1]), sorted(kv[0], key=_order))):
+    for cluster, who in sorted(support.items(), key=lambda kv: (-len(kv[1]), sorted(kv[0], key=order))):
         if len(who) >= needed and not cluster & taken:
             accepted.append((cluster, who))
             taken |= cluster
@@ -120,7 +139,7 @@ def _majority_clusters(own: dict[str, list[Cluster]], needed: int) -> tuple[list
     return accepted, everything - taken
 
 
-def _conflict_parts(own: dict[str, list[Cluster]], rest: set[str]) -> list[set[str]]:
+def _conflict_parts(own: dict[str, list[Cluster]], rest: set[str], order: Order) -> list[set[str]]:
     """Connected parts of ``rest`` where two renderings connect when some annotator grouped them together."""
     parent = {k: k for k in rest}
 
@@ -138,15 +157,15 @@ def _conflict_parts(own: dict[str, list[Cluster]], rest: set[str]) -> list[set[s
     parts: dict[str, set[str]] = defaultdict(set)
     for k in rest:
         parts[find(k)].add(k)
-    return sorted(parts.values(), key=lambda p: min(_order(k) for k in p))
+    return sorted(parts.values(), key=lambda p: min(order(k) for k in p))
 
 
-def _listed(clusters) -> list[list[str]]:
-    return sorted((sorted(c, key=_order) for c in clusters if c), key=lambda c: _order(c[0]))
+def _listed(clusters: Iterable[Cluster], order: Order) -> list[list[str]]:
+    return sorted((sorted(c, key=order) for c in clusters if c), key=lambda c: order(c[0]))
 
 
-def _decided(conflict: StatementConflict, decision: StatementDecision,
-             own: dict[str, list[Cluster]]) -> list[tuple[Cluster, list[str]]]:
+def _decided(conflict: StatementConflict, decision: StatementDecision, own: dict[str, list[Cluster]],
+             order: Order) -> list[tuple[Cluster, list[str]]]:
     part = set(conflict.renderings)
     if decision.accept is not None:
         if decision.accept not in conflict.groupings:
@@ -154,7 +173,7 @@ def _decided(conflict: StatementConflict, decision: StatementDecision,
                                f"annotators ({', '.join(conflict.groupings)}); name one of them")
         chosen = [frozenset(c) for c in conflict.groupings[decision.accept]]
         missing = part - {k for c in chosen for k in c}
-        chosen += [frozenset([k]) for k in sorted(missing, key=_order)]  # what they left out stands alone
+        chosen += [frozenset([k]) for k in sorted(missing, key=order)]  # what they left out stands alone
     else:
         chosen = [frozenset(c) for c in decision.statements or []]
         given = [k for c in chosen for k in c]
@@ -188,8 +207,9 @@ def _meaning_flags(documents: Sequence[StatementDocument]) -> dict[str, list[boo
 
 
 def _statement(story: str | None, speaker: str, cluster: Cluster, support: list[str],
-               glosses: dict[frozenset[str], tuple[str, str | None]], flags: dict[str, list[bool]]) -> Statement:
-    keys = sorted(cluster, key=_order)
+               glosses: dict[frozenset[str], tuple[str, str | None]], flags: dict[str, list[bool]], order: Order,
+               mentions: Mapping[str, QuoteMention] | None) -> Statement:
+    keys = sorted(cluster, key=order)
     # The gloss of an annotator who formed exactly this statement; else of the one whose statement shares most.
     gloss, occasion = glosses.get(cluster) or max(
         glosses.items(), key=lambda kv: (len(kv[0] & cluster), -len(kv[0])))[1]
@@ -200,5 +220,7 @@ def _statement(story: str | None, speaker: str, cluster: Cluster, support: list[
         # A rendering changes the meaning in the gold when more than half of those who judged it said so.
         changes = None if not votes else sum(votes) * 2 > len(votes)
         renderings.append(Rendering(article_id=article_id, quote_id=quote_id, changes_meaning=changes))
-    return Statement(id=f"s-{keys[0].replace('/', '-')}", story=story, speaker_entity_id=speaker, gloss=gloss,
+    first = mentions.get(keys[0]) if mentions is not None else None
+    statement_id = statement_id_for(first) if first is not None else f"s-{keys[0].replace('/', '-')}"
+    return Statement(id=statement_id, story=story, speaker_entity_id=speaker, gloss=gloss,
                      occasion=occasion, renderings=renderings, supported_by=support)

@@ -3,7 +3,7 @@
 Each non-empty bucket becomes one ``Statement``: its renderings in (article id, position) order,
 its id ``s-<article_id>-<quote_id>`` of the first of them (stable, whatever bucket number the
 annotator used), its gloss derived from the longest direct rendering (the annotator types none;
-the longest rendering when none is direct), cut to ``GLOSS_LENGTH`` characters.
+the longest rendering when none is direct), cut to ``schemas.quote_mentions.GLOSS_LENGTH`` characters.
 
 A rendering left in the unsorted column (or in no column at all, as when an annotation has no
 ranker result) is a per-item ``Rejection``, not a singleton statement: an annotator who submits
@@ -26,14 +26,12 @@ from pydantic import ValidationError
 
 from annotate.labelstudio.ids import Rejection
 from annotate.labelstudio.linking.config import RESULT_TYPE, UNSORTED, bucket_number
-from annotate.labelstudio.linking.tasks import GroupKey, content_sha256, mention_order, speaker_groups, task_data
+from annotate.labelstudio.linking.tasks import GroupKey, content_sha256, speaker_groups, task_data
 from annotate.labelstudio.linking.wire import LinkingTaskData, RankerResult
 from schemas import AnnotatedDocument, Provenance, ToolkitError
 from schemas.errors import first_error
-from schemas.quote_mentions import QuoteMention, quote_mentions
+from schemas.quote_mentions import QuoteMention, gloss_of, mention_order, quote_mentions, statement_id_for
 from schemas.statements import Rendering, Statement, StatementDocument, check_against_quotes
-
-GLOSS_LENGTH = 120
 
 
 @dataclass
@@ -58,7 +56,7 @@ class LinkingGold:
     def single_statements(self, story: str | None) -> list[Statement]:
         """A statement of its own for each quote of a speaker quoted once in the story: no task asks about them
         (there is nothing to group), but a story's statement document covers every attributed quote."""
-        return [Statement(id=f"s-{m.article_id}-{m.quote_id}", story=story, speaker_entity_id=m.speaker or "",
+        return [Statement(id=statement_id_for(m), story=story, speaker_entity_id=m.speaker or "",
                           gloss=gloss_of([m]), renderings=[Rendering(article_id=m.article_id, quote_id=m.quote_id)])
                 for m in self.alone.get(story, [])]
 
@@ -135,20 +133,8 @@ def _statement(data: LinkingTaskData, mentions: list[QuoteMention]) -> Statement
     mentions = sorted(mentions, key=mention_order)
     first = mentions[0]
     renderings = [Rendering(article_id=m.article_id, quote_id=m.quote_id) for m in mentions]
-    return Statement(id=f"s-{first.article_id}-{first.quote_id}", story=data.story, speaker_entity_id=data.speaker,
+    return Statement(id=statement_id_for(first), story=data.story, speaker_entity_id=data.speaker,
                      gloss=gloss_of(mentions), renderings=renderings)
-
-
-def gloss_of(mentions: Sequence[QuoteMention]) -> str:
-    """The longest direct rendering's text (the longest rendering's when none is direct), at most
-    ``GLOSS_LENGTH`` characters, cut at a word with an ellipsis; ties go to the first in order."""
-    direct = [m for m in mentions if m.is_direct] or list(mentions)
-    text = " ".join(max(direct, key=lambda m: len(m.text)).text.split())
-    if len(text) <= GLOSS_LENGTH:
-        return text
-    cut = text[:GLOSS_LENGTH - 1]
-    cut = cut.rsplit(" ", 1)[0] if " " in cut else cut
-    return cut.rstrip(" ,;:") + "…"
 
 
 def statement_document(

@@ -31,7 +31,7 @@ from annotate.labelstudio.linking.wire import (
     RenderingItem,
 )
 from schemas import AnnotatedDocument, ToolkitError
-from schemas.quote_mentions import QuoteMention, quote_mentions
+from schemas.quote_mentions import QuoteMention, mention_order, quote_mentions
 from schemas.statements import Statement, StatementDocument
 
 GroupKey = tuple[str | None, str]  # (story, speaker entity id)
@@ -49,11 +49,6 @@ class SpeakerGroup:
     @property
     def key(self) -> GroupKey:
         return (self.story, self.speaker)
-
-
-def mention_order(m: QuoteMention) -> tuple[str, int, str]:
-    """The order of renderings everywhere in the linking project: article id, then position."""
-    return (m.article_id, m.start, m.quote_id)
 
 
 def speaker_groups(documents: Iterable[AnnotatedDocument], minimum: int = 2) -> list[SpeakerGroup]:
