@@ -18,6 +18,10 @@ from annotate.labelstudio.config import generate_labeling_config
 from annotate.labelstudio.linking.config import generate_linking_config
 from exports.agreement_report import AgreementReport
 from exports.evaluation_report import EvaluationReport
+from exports.statements.adjudication import StatementAdjudication
+from exports.statements.agreement_report import StatementAgreementReport
+from exports.statements.evaluation_report import StatementEvaluation
+from exports.statements.fidelity_view import FidelityReport
 from schemas import models, statements
 from schemas.files import write_atomically
 from schemas.models import TargetInventory
@@ -32,7 +36,8 @@ LABEL_MODELS: list[type[BaseModel]] = [
     models.Provenance, models.TargetInventory, models.AnnotatedDocument,
     statements.Rendering, statements.Statement, statements.StatementDocument,
 ]
-REPORT_MODELS: list[type[BaseModel]] = [AgreementReport, EvaluationReport]
+REPORT_MODELS: list[type[BaseModel]] = [AgreementReport, EvaluationReport, StatementAgreementReport,
+                                        StatementAdjudication, StatementEvaluation, FidelityReport]
 
 
 def linking_config_path() -> Path:
