@@ -63,6 +63,23 @@ td.bad { color: #b91c1c; font-weight: 600; } td.warn { color: #b45309; font-weig
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 
+def page_start(title: str, css: str) -> str:
+    """The opening of a self-contained page: the Content-Security-Policy that forbids scripts and outside
+    requests, the inline stylesheet, and the title as the heading (escaped)."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)}</title>
+<style>{css}</style>
+</head>
+<body>
+<h1>{esc(title)}</h1>
+"""
+
+
 def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
@@ -259,17 +276,7 @@ def render_report(docs: Sequence[AnnotatedDocument], *, boundary: Boundary = Bou
         f'<li><a href="#article-{n}">{esc(s.article_id)}</a> <span class="muted">{sum(s.unmatched.values())} '
         f"unmatched, {s.differing} differing</span></li>" for n, s in enumerate(summaries))
     legend = "".join(f'<span class="chip l-{css}">{esc(name)}</span>' for css, name in LAYERS.values())
-    page = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(title)}</title>
-<style>{CSS}</style>
-</head>
-<body>
-<h1>{esc(title)}</h1>
+    page = page_start(title, CSS) + f"""\
 <p>{len(summaries)} articles, {len(corpus.docs)} documents by {len({d.provenance.annotator for d in corpus.docs})}
 annotators; units matched with {esc(boundary.value)} boundaries. <b>{total_unmatched}</b> unmatched units,
 <b>{sum(s.differing for s in summaries)}</b> groups with differing attributes.</p>

@@ -10,10 +10,8 @@ ends and non-breaking spaces: it is how we know that Label Studio 1.23.2's offse
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
+from chromium import logged_in_page, needs_chromium
 
 from annotate.labelstudio.annotators import add_annotator
 from annotate.labelstudio.preload import preload
@@ -21,15 +19,10 @@ from schemas import Article
 from schemas.articles import load_articles
 from schemas.paths import SEEDS_DIR
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
 pytestmark = [
     pytest.mark.server,
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists() or shutil.which("chromium") is None,
-                       reason="Debian's chromium is not installed (make test installs it)"),
+    needs_chromium,
 ]
 
 # Finds ``needle`` in the rendered article and returns the viewport points of its first and last
@@ -68,19 +61,8 @@ def seeded(ls_server, ls_client, ls_project):
 
 @pytest.fixture(scope="module")
 def page(ls_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{ls_server.url}/user/login/")
-        page.fill("input[name=email]", ANNOTATOR)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(lambda url: "/user/login" not in url)
+    with logged_in_page(ls_server.url, ANNOTATOR, PASSWORD) as page:
         yield page
-        browser.close()
 
 
 def label_with_mouse(page, url: str, needle: str, label: str) -> None:

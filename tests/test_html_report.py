@@ -8,15 +8,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from chromium import CHROMIUM, CHROMIUM_ARGS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exports.html_report import render_report
 from schemas import AnnotatedDocument, Article, Claim, Entity, Mention, Provenance, Quote, Span, ToolkitError
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SCREENSHOT = Path("/tmp/html_report_test.png")
 
 HOSTILE = ('Putin said: "<script>alert(1)</script> troops & <b>bold</b> &amp; targets." Macron replied that '

@@ -9,10 +9,10 @@ prediction in its buckets and that its drag and drop works headless.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from chromium import logged_in_page, needs_chromium
 
 from annotate.labelstudio.annotators import add_annotator
 from annotate.labelstudio.linking import config as lc
@@ -20,15 +20,10 @@ from annotate.labelstudio.linking.project import init_linking_project, preload_l
 from annotate.labelstudio.linking.wire import LinkingTaskData
 from schemas.documents import read_documents, read_statement_documents
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
 pytestmark = [
     pytest.mark.server,
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists() or shutil.which("chromium") is None,
-                       reason="Debian's chromium is not installed (make test installs it)"),
+    needs_chromium,
 ]
 
 GOLD = read_documents([Path("seeds/annotations/gold.jsonl")])
@@ -55,19 +50,8 @@ def linking(ls_server, ls_client):
 
 @pytest.fixture(scope="module")
 def page(ls_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{ls_server.url}/user/login/")
-        page.fill("input[name=email]", ANNOTATOR)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(lambda url: "/user/login" not in url)
+    with logged_in_page(ls_server.url, ANNOTATOR, PASSWORD) as page:
         yield page
-        browser.close()
 
 
 def predicted_buckets(data: LinkingTaskData) -> list[list[str]]:

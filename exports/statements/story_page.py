@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from exports.html_report import CSP, esc
+from exports.html_report import esc, page_start
 from exports.statements.fidelity_view import FidelityReport, RenderingView, StatementView, WordChange
 from schemas import Article, ToolkitError
 from schemas.files import write_atomically
@@ -80,17 +80,7 @@ def render_story_page(report: FidelityReport, articles: dict[str, Article], *, t
         f'<li><a href="#story-{n}">{_story_name(story)}</a> <span class="muted">{len(statements)} statements, '
         f"{sum(len(s.renderings) > 1 for s in statements)} reported more than once</span></li>"
         for n, (story, statements) in enumerate(stories.items()))
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(title)}</title>
-<style>{CSS}</style>
-</head>
-<body>
-<h1>{esc(title)}</h1>
+    return page_start(title, CSS) + f"""\
 <p>{len(stories)} {_plural(len(stories), "story", "stories")}, {len(report.statements)} statements
 ({linked} rendered two or more times), {sum(len(s.renderings) for s in report.statements)} renderings.
 Each rendering's words are compared with its statement's <b>reference</b>, the fullest direct rendering
