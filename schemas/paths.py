@@ -8,6 +8,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEEDS_DIR = REPO_ROOT / "seeds"
 SEED_TARGETS = SEEDS_DIR / "targets.json"
+GUIDELINES = REPO_ROOT / "guidelines.md"  # the one source of label definitions and of the instructions
 
 
 def state_dir() -> Path:

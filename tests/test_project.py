@@ -133,3 +133,22 @@ def test_summarize_counts_submitted_annotations_only():
     assert status.annotations == 3
     assert status.per_annotator == {"ann@x.org": 2, "user 8": 1}
     assert status.short == {"a2": 1, "a3": 0}
+
+
+@pytest.mark.server
+def test_instructions_come_from_the_guidelines_and_follow_their_changes(ls_client: StudioClient, tmp_path):
+    from annotate.labelstudio.instructions import instructions_html
+    from schemas.paths import GUIDELINES
+
+    title = "init instructions"
+    shown = instructions_html(GUIDELINES)
+    first = init_project(ls_client, seed_config(), title=title, instructions=shown)
+    assert first.action == "created"
+    stored = ls_client.get_project(first.project.id)
+    assert stored.show_instruction and stored.expert_instruction.strip() == shown.strip()
+    assert init_project(ls_client, seed_config(), title=title, instructions=shown).action == "unchanged"
+    changed = tmp_path / "guidelines.md"
+    changed.write_text(GUIDELINES.read_text(encoding="utf-8").replace("Guidelines version: ", "Guidelines version: 9"))
+    again = init_project(ls_client, seed_config(), title=title, instructions=instructions_html(changed))
+    assert again.action == "updated" and again.changed == ["expert_instruction", "show_instruction"]
+    assert "version 91." in ls_client.get_project(first.project.id).expert_instruction

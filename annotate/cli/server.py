@@ -94,13 +94,15 @@ def register(app: typer.Typer) -> None:
         """Create the Label Studio project from the schema, or update its labeling config."""
         from annotate.labelstudio.client import StudioClient
         from annotate.labelstudio.config import generate_labeling_config
+        from annotate.labelstudio.instructions import instructions_html
         from annotate.labelstudio.project import init_project
         from schemas.articles import load_targets
-        from schemas.paths import SEED_TARGETS
+        from schemas.paths import GUIDELINES, SEED_TARGETS
 
         config = generate_labeling_config(load_targets(targets or SEED_TARGETS))
         client = StudioClient.open()
-        outcome = init_project(client, config, title=title, maximum_annotations=maximum_annotations)
+        outcome = init_project(client, config, title=title, maximum_annotations=maximum_annotations,
+                               instructions=instructions_html(GUIDELINES))
         p = outcome.project
         detail = f" ({', '.join(outcome.changed)})" if outcome.changed else ""
         typer.echo(f"project {p.id} {title!r} {outcome.action}{detail} at {client.url}/projects/{p.id}")

@@ -32,6 +32,8 @@ class ProjectInfo(BaseModel):
     title: str
     label_config: str = ""
     maximum_annotations: int = 1
+    expert_instruction: str = ""
+    show_instruction: bool = False
     task_number: int | None = None
     total_annotations_number: int | None = None
 
@@ -161,10 +163,10 @@ class StudioClient:
             else:
                 self.sdk.projects.validate_label_config(id=project_id, label_config=label_config)
 
-    def create_project(self, title: str, label_config: str, maximum_annotations: int) -> ProjectInfo:
+    def create_project(self, title: str, label_config: str, maximum_annotations: int, **fields: Any) -> ProjectInfo:
         with self._errors(f"creating project {title!r}"):
             p = self.sdk.projects.create(
-                title=title, label_config=label_config, maximum_annotations=maximum_annotations
+                title=title, label_config=label_config, maximum_annotations=maximum_annotations, **fields
             )
         return self.get_project(p.id)
 

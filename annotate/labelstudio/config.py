@@ -66,7 +66,9 @@ def _when(label: str, body: str) -> str:
 def generate_labeling_config(targets: TargetInventory) -> str:
     """The labeling config XML for a dataset with the given stance targets."""
     labels = "".join(
-        f'\n    <Label value="{name}" background="{colour}"/>' for name, colour in LABEL_COLOURS.items()
+        # Explicit hotkeys 1-4, in the order guidelines.md section 8 tells annotators to press them.
+        f'\n    <Label value="{name}" background="{colour}" hotkey="{n}"/>'
+        for n, (name, colour) in enumerate(LABEL_COLOURS.items(), start=1)
     )
     relations = "".join(f'\n    <Relation value="{r}"/>' for r in RELATIONS)
     content = (

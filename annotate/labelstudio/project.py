@@ -72,17 +72,21 @@ def init_project(
     title: str = DEFAULT_TITLE,
     maximum_annotations: int = DEFAULT_MAXIMUM_ANNOTATIONS,
     record: bool = True,
+    instructions: str | None = None,
 ) -> InitOutcome:
     """Create the project, or bring its config up to date; validated by the server first.
 
     ``record`` makes it the project later commands use (a side project, e.g. a recording, is not).
+    ``instructions`` (HTML, ``annotate.labelstudio.instructions``) are shown to annotators before and while they
+    label; kept up to date like the config.
     """
     if maximum_annotations < 1:
         raise ToolkitError(f"--maximum-annotations {maximum_annotations}: give 1 or more annotations per article")
     existing = client.find_project(title)
     if existing is None:
         client.validate_config(label_config)
-        project = client.create_project(title, label_config, maximum_annotations)
+        shown = {} if instructions is None else {"expert_instruction": instructions, "show_instruction": True}
+        project = client.create_project(title, label_config, maximum_annotations, **shown)
         outcome = InitOutcome(project=project, action="created")
     else:
         changes: dict[str, object] = {}
@@ -93,6 +97,9 @@ def init_project(
             changes["label_config"] = label_config
         if existing.maximum_annotations != maximum_annotations:
             changes["maximum_annotations"] = maximum_annotations
+        if instructions is not None and (existing.expert_instruction.strip() != instructions.strip()
+                                         or not existing.show_instruction):
+            changes.update(expert_instruction=instructions, show_instruction=True)
         if changes:
             project = client.update_project(existing.id, **changes)
             outcome = InitOutcome(project=project, action="updated", changed=sorted(changes))

@@ -57,9 +57,8 @@ from schemas import SCHEMA_VERSION, AnnotatedDocument, TargetInventory, ToolkitE
 from schemas.articles import load_targets
 from schemas.documents import iter_documents
 from schemas.files import iter_lines, read_text, write_atomically
-from schemas.paths import REPO_ROOT, SEED_TARGETS
+from schemas.paths import GUIDELINES, SEED_TARGETS
 
-GUIDELINES = REPO_ROOT / "guidelines.md"
 BATCH_ROWS = 1_000  # rows buffered per (config, split) before a Parquet row group is written
 
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from annotate.labelstudio.client import ProjectInfo, StudioClient
 from annotate.labelstudio.export import SkippedCounts
 from annotate.labelstudio.ids import Rejection
+from annotate.labelstudio.instructions import LINKING_SECTIONS, instructions_html
 from annotate.labelstudio.linking.config import DEFAULT_BUCKETS, bucket_count, generate_linking_config
 from annotate.labelstudio.linking.decode import LinkingGold
 from annotate.labelstudio.linking.export import parse_linking_export
@@ -31,6 +32,7 @@ from annotate.labelstudio.snapshots import fetch_export
 from schemas import AnnotatedDocument, ToolkitError
 from schemas.documents import write_statement_documents
 from schemas.files import write_atomically
+from schemas.paths import GUIDELINES
 from schemas.statements import StatementDocument
 
 LINKING_TITLE = "Statement linking"
@@ -65,7 +67,8 @@ def init_linking_project(
 ) -> InitOutcome:
     """Create the linking project with ``buckets`` statement buckets, or bring its config up to date."""
     return init_project(client, generate_linking_config(buckets), title=title,
-                        maximum_annotations=maximum_annotations, record=False)
+                        maximum_annotations=maximum_annotations, record=False,
+                        instructions=instructions_html(GUIDELINES, LINKING_SECTIONS))
 
 
 def linking_project(client: StudioClient, title: str = LINKING_TITLE) -> ProjectInfo:

@@ -1,0 +1,52 @@
+"""The annotators' instructions in Label Studio are made from guidelines.md, the one source."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from annotate.labelstudio.instructions import ANNOTATION_SECTIONS, LINKING_SECTIONS, instructions_html, sections_of
+from schemas import ToolkitError
+from schemas.paths import GUIDELINES
+
+TEXT = GUIDELINES.read_text(encoding="utf-8")
+
+
+def test_the_annotation_instructions_hold_the_sections_an_annotator_needs_and_the_version() -> None:
+    html = instructions_html(GUIDELINES)
+    version = re.search(r"^Guidelines version: (\S+)$", TEXT, re.M)[1]
+    assert f"version {version}" in html
+    assert [h for h in re.findall(r"<h[23]>(.*?)</h[23]>", html)] == list(ANNOTATION_SECTIONS)
+    assert "<table>" in html and "<code>said_by</code>" in html  # the label table of section 1, rendered
+    assert "Statements" not in re.findall(r"<h[23]>(.*?)</h[23]>", html)
+
+
+def test_the_linking_instructions_are_section_10() -> None:
+    html = instructions_html(GUIDELINES, LINKING_SECTIONS)
+    assert re.findall(r"<h3>(.*?)</h3>", html) == list(LINKING_SECTIONS)
+    assert "bucket" in html
+
+
+def test_a_section_ends_at_the_next_heading_of_its_level_or_above() -> None:
+    text = "## 1. A\n\na\n\n### 1.1 B\n\nb\n\n## 2. C\n\nc\n"
+    assert sections_of(text, ("1. A", "1.1 B"), "g.md") == ["## 1. A\n\na\n\n### 1.1 B\n\nb", "### 1.1 B\n\nb"]
+
+
+def test_raw_html_in_the_guidelines_is_shown_as_text(tmp_path: Path) -> None:
+    guidelines = tmp_path / "guidelines.md"
+    guidelines.write_text(TEXT.replace("## 1. What you mark\n", "## 1. What you mark\n\n<script>alert(1)</script>\n"))
+    html = instructions_html(guidelines)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda t: t.replace("## 8. Workflow in Label Studio", "## 8. Workflow"), "no section '8. Workflow in Label"),
+    (lambda t: t.replace("Guidelines version:", "Version:"), "no 'Guidelines version: X.Y.Z' line"),
+])
+def test_guidelines_without_what_the_instructions_need_are_refused(tmp_path: Path, change, message) -> None:
+    guidelines = tmp_path / "guidelines.md"
+    guidelines.write_text(change(TEXT))
+    with pytest.raises(ToolkitError, match=re.escape(message)):
+        instructions_html(guidelines)
