@@ -9,12 +9,12 @@ A ``StatementDocument`` is one annotator's (or the gold, or a linker's) statemen
 an ``AnnotatedDocument`` is one annotator's annotations of one article; ``story`` is None for a
 collection linked without story labels. What can be checked inside one document is checked by its
 validator; what needs the quotes (a rendering pointing at a missing quote, a speaker that differs,
-an entity id naming two people in one story) is checked by ``check_against_quotes``.
+an entity id naming two people in one story) is checked by ``GoldQuotes.check`` (``check_against_quotes`` for one).
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from enum import StrEnum
 
@@ -101,29 +101,48 @@ class StatementDocument(_Model):
         return [key for s in self.statements for key in s.keys()]
 
 
+class GoldQuotes:
+    """The gold documents indexed once, to check any number of statement documents against them (a CLI run or a
+    release checks one per story and annotator: indexing per check would make that quadratic)."""
+
+    def __init__(self, documents: Iterable[AnnotatedDocument]) -> None:
+        self.documents = {d.article.id: d for d in documents}
+        self._by_story: dict[str | None, list[AnnotatedDocument]] = defaultdict(list)
+        for d in self.documents.values():
+            self._by_story[d.article.story].append(d)
+        self._quotes = {(d.article.id, q.id): q for d in self.documents.values() for q in d.quotes}
+        self._entities_checked: set[str | None] = set()
+
+    def check(self, statements: StatementDocument) -> None:
+        """Raise ``ValueError`` naming the item unless every rendering points at an existing quote of an article
+        of the statement's story, spoken by the statement's speaker, and every entity id names one entity across
+        those articles (one speaker, one id)."""
+        story = statements.story
+        if story not in self._entities_checked:
+            check_entities_across_articles(self.documents.values() if story is None else self._by_story[story])
+            self._entities_checked.add(story)
+        for s in statements.statements:
+            for r in s.renderings:
+                doc = self.documents.get(r.article_id)
+                if doc is None:
+                    raise ValueError(f"statement {s.id!r}: rendering {r.key!r} points at article {r.article_id!r}, "
+                                     "which is not among the gold documents")
+                if story is not None and doc.article.story != story:
+                    raise ValueError(f"statement {s.id!r}: rendering {r.key!r} is in story {doc.article.story!r}, "
+                                     f"not {story!r}")
+                quote = self._quotes.get((r.article_id, r.quote_id))
+                if quote is None:
+                    raise ValueError(f"statement {s.id!r}: rendering {r.key!r} points at quote {r.quote_id!r}, "
+                                     f"which article {r.article_id!r} does not have")
+                speaker = doc.speaker_of(quote)
+                if speaker != s.speaker_entity_id:
+                    raise ValueError(f"statement {s.id!r}: rendering {r.key!r} is spoken by {speaker!r}, not by the "
+                                     f"statement's speaker {s.speaker_entity_id!r}; a statement has one speaker")
+
+
 def check_against_quotes(statements: StatementDocument, documents: Iterable[AnnotatedDocument]) -> None:
-    """Raise ``ValueError`` naming the item unless every rendering points at an existing quote of an
-    article of the statement's story, spoken by the statement's speaker, and every entity id names
-    one entity across those articles (one speaker, one id)."""
-    docs = {d.article.id: d for d in documents}
-    check_entities_across_articles(d for d in docs.values() if statements.story in (None, d.article.story))
-    for s in statements.statements:
-        for r in s.renderings:
-            doc = docs.get(r.article_id)
-            if doc is None:
-                raise ValueError(f"statement {s.id!r}: rendering {r.key!r} points at article {r.article_id!r}, "
-                                 "which is not among the gold documents")
-            if statements.story is not None and doc.article.story != statements.story:
-                raise ValueError(f"statement {s.id!r}: rendering {r.key!r} is in story {doc.article.story!r}, "
-                                 f"not {statements.story!r}")
-            quote = next((q for q in doc.quotes if q.id == r.quote_id), None)
-            if quote is None:
-                raise ValueError(f"statement {s.id!r}: rendering {r.key!r} points at quote {r.quote_id!r}, "
-                                 f"which article {r.article_id!r} does not have")
-            speaker = doc.speaker_of(quote)
-            if speaker != s.speaker_entity_id:
-                raise ValueError(f"statement {s.id!r}: rendering {r.key!r} is spoken by {speaker!r}, not by the "
-                                 f"statement's speaker {s.speaker_entity_id!r}; a statement has one speaker")
+    """``GoldQuotes(documents).check(statements)``, for a single statement document."""
+    GoldQuotes(documents).check(statements)
 
 
 def check_entities_across_articles(documents: Iterable[AnnotatedDocument]) -> None:

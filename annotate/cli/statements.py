@@ -29,14 +29,15 @@ def _checked(statement_paths: list[Path], gold_paths: list[Path]):
     """The gold documents, and the statement documents each checked against their quotes (errors name file:line)."""
     from schemas import ToolkitError
     from schemas.documents import iter_statement_documents
-    from schemas.statements import check_against_quotes
+    from schemas.statements import GoldQuotes
 
     gold = _gold(gold_paths)
+    quotes = GoldQuotes(gold)
     docs, where = [], []
     for path in statement_paths:
         for lineno, doc in iter_statement_documents(path):
             try:
-                check_against_quotes(doc, gold)
+                quotes.check(doc)
             except ValueError as e:
                 raise ToolkitError(f"{path}:{lineno}: {e}; link the quotes of the given --gold") from None
             docs.append(doc)

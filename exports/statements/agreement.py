@@ -1,7 +1,7 @@
 """Agreement between annotators on statements: cluster metrics over the renderings both placed.
 
 For each pair of annotators and each story they both linked, the first annotator's statements are the key
-and the second's the response of ``exports.cluster_metrics.score_clusters`` (MUC, B-cubed, CEAF-m, CEAF-e,
+and the second's the response of ``exports.cluster_metrics`` (MUC, B-cubed, CEAF-m, CEAF-e,
 BLANC, LEA, CoNLL F1), plus Cohen's kappa on the same-statement decision for every pair of renderings of one
 speaker (the pairs a person decides when grouping; across speakers "different" is given). Pooled figures treat
 each story as a document of ``score_documents``, as the evaluation of a linker does, so that a linker's scores and
@@ -111,8 +111,9 @@ def _scores(units: Sequence[Unit]) -> tuple[ClusterScores, float | None]:
     return scores, kappa
 
 
-def _values(units: Sequence[Unit]) -> dict[str, float | None]:
-    scores, kappa = _scores(units)
+def _values(units: Sequence[Unit], scored: tuple[ClusterScores, float | None] | None = None
+            ) -> dict[str, float | None]:
+    scores, kappa = scored or _scores(units)
     values: dict[str, float | None] = {m: getattr(scores, m).f1 for m in SCORED}
     values["conll"] = scores.conll
     values["link_kappa"] = kappa
@@ -142,8 +143,8 @@ def _renamed(unit: Unit, n: int) -> Unit:
 
 def _figures(units: Sequence[Unit], samples: dict[str, list[float]] | None = None,
              confidence: float = 0.95) -> list[ClusterFigure]:
-    scores, _ = _scores(units)
-    values = _values(units)
+    scored = _scores(units)
+    scores, values = scored[0], _values(units, scored)
     tail = (1 - confidence) / 2 * 100
     figures = []
     for metric, value in values.items():

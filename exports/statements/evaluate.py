@@ -12,10 +12,10 @@ prediction (the response) against the gold (the key). Two modes, by what the pre
   a gold rendering that no predicted rendering took is a missing mention. Twinless mentions are scored with the
   conventions of the CoNLL reference scorer (see ``exports.cluster_metrics``).
 
-Pooled figures score all stories at once: keys name their article, so stories never share a mention. Per story,
-both sides' statements are cut to the story's renderings; a mention's story is its statement document's, or, for
-a linker run without story labels (``story`` None), its article's. So a predicted statement that spans two stories
-is split in the per-story figures, and its wrong cross-story links count in the pooled figures only.
+Both sides' statements are cut to each story's renderings (a mention's story is its statement document's, or, for
+a linker run without story labels (``story`` None), its article's), and the pooled figures take the stories as the
+documents of ``score_documents``, as the agreement of annotators does. So a predicted statement that spans two
+stories is scored as its parts: the gold, being story-scoped, has no judgement on links across stories.
 """
 
 from __future__ import annotations

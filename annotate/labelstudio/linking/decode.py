@@ -31,7 +31,7 @@ from annotate.labelstudio.linking.wire import LinkingTaskData, RankerResult
 from schemas import AnnotatedDocument, Provenance, ToolkitError
 from schemas.errors import first_error
 from schemas.quote_mentions import QuoteMention, gloss_of, mention_order, quote_mentions, statement_id_for
-from schemas.statements import Rendering, Statement, StatementDocument, check_against_quotes
+from schemas.statements import GoldQuotes, Rendering, Statement, StatementDocument
 
 
 @dataclass
@@ -39,6 +39,7 @@ class LinkingGold:
     """The gold the tasks were made from, indexed for decoding: quotes by key, task data by group."""
 
     documents: list[AnnotatedDocument]
+    quotes: GoldQuotes  # the documents indexed for checking statement documents
     mentions: dict[str, QuoteMention] = field(default_factory=dict)
     tasks: dict[GroupKey, LinkingTaskData] = field(default_factory=dict)
     alone: dict[str | None, list[QuoteMention]] = field(default_factory=dict)  # story -> one-quote speakers' quotes
@@ -46,11 +47,13 @@ class LinkingGold:
     @classmethod
     def of(cls, documents: Iterable[AnnotatedDocument]) -> LinkingGold:
         documents = list(documents)
-        gold = cls(documents=documents, mentions={m.key: m for m in quote_mentions(documents)})
-        gold.tasks = {g.key: task_data(g, documents) for g in speaker_groups(documents)}
+        gold = cls(documents=documents, mentions={m.key: m for m in quote_mentions(documents)},
+                   quotes=GoldQuotes(documents))
         for group in speaker_groups(documents, minimum=1):
             if len(group.mentions) == 1:
                 gold.alone.setdefault(group.story, []).append(group.mentions[0])
+            else:
+                gold.tasks[group.key] = task_data(group, documents)
         return gold
 
     def single_statements(self, story: str | None) -> list[Statement]:
@@ -140,11 +143,11 @@ def _statement(data: LinkingTaskData, mentions: list[QuoteMention]) -> Statement
 def statement_document(
     story: str | None, statements: Iterable[Statement], provenance: Provenance, gold: LinkingGold
 ) -> StatementDocument:
-    """One story's statements as a document, checked against the gold quotes (``check_against_quotes``)."""
+    """One story's statements as a document, checked against the gold quotes (``GoldQuotes``)."""
     ordered = sorted(statements, key=lambda s: mention_order(gold.mentions[s.renderings[0].key]))
     try:
         doc = StatementDocument(story=story, provenance=provenance, statements=ordered)
-        check_against_quotes(doc, gold.documents)
+        gold.quotes.check(doc)
     except ValidationError as e:
         raise ToolkitError(f"story {story!r}, {provenance.annotator}: {first_error(e)}") from None
     except ValueError as e:

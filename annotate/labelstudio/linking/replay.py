@@ -30,20 +30,19 @@ class StatementReplayReport:
 def replay_statements(client: StudioClient, project: ProjectInfo,
                       documents: Sequence[StatementDocument]) -> StatementReplayReport:
     """Each document's statements as its annotator's annotation of every task of its story."""
-    tasks = client.export_tasks(project.id)
+    tasks = [(task, read_task_data(task.data, f"task {task.id}")) for task in client.export_tasks(project.id)]
     users = {u.email.lower(): u for u in client.list_users()}
     created = already = 0
     annotators: set[str] = set()
     stories = {doc.story for doc in documents}
-    if not any(t.data.get("story") in stories for t in tasks):
+    if not any(data.story in stories for _, data in tasks):
         raise ToolkitError(f"project {project.id} has no linking task of the stories {sorted(map(str, stories))}; "
                            "run `annotate statements preload` with the gold first")
     for doc in documents:
         email = email_for(doc.provenance.annotator).lower()
         annotators.add(email)
         user = ensure_user(client, email, users)
-        for task in tasks:
-            data = read_task_data(task.data, f"task {task.id}")
+        for task, data in tasks:
             if data.story != doc.story:
                 continue
             if any(a.completed_by == user.id for a in task.annotations):
