@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from schemas import AnnotatedDocument, TargetInventory, ToolkitError
 from schemas.errors import first_error
 from schemas.files import iter_lines, write_atomically
-from schemas.statements import StatementDocument
+from schemas.statements import GoldQuotes, StatementDocument
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -47,10 +47,21 @@ def write_documents(path: Path, documents: Iterable[AnnotatedDocument]) -> int:
     return _write_models(path, documents, "documents.jsonl")
 
 
-def iter_statement_documents(path: Path) -> Iterator[tuple[int, StatementDocument]]:
-    """(line number, statement document) of every non-blank line; a bad line names file:line."""
-    yield from _iter_models(path, StatementDocument, None, "one statement document (one story) per line",
-                            "fix the statements file")
+def iter_statement_documents(path: Path, *, against: GoldQuotes | None = None
+                             ) -> Iterator[tuple[int, StatementDocument]]:
+    """(line number, statement document) of every non-blank line; a bad line names file:line.
+
+    ``against``: also check every document against these gold quotes (``GoldQuotes.check``), as ``targets`` does
+    for annotated documents."""
+    for lineno, doc in _iter_models(path, StatementDocument, None, "one statement document (one story) per line",
+                                    "fix the statements file"):
+        if against is not None:
+            try:
+                against.check(doc)
+            except ValueError as e:
+                raise ToolkitError(f"{path}:{lineno}: {e}; link only the quotes of the gold documents given with "
+                                   "them") from None
+        yield lineno, doc
 
 
 def read_statement_documents(paths: Sequence[Path]) -> list[StatementDocument]:

@@ -595,8 +595,9 @@ CASES: dict[str, Case] = {
     "statements-rendering-of-missing-quote": Case(
         statements_case(_missing_quote),
         r"a\.jsonl:1: statement 's-000_77ccc7b56971afc5-q1': rendering '000_77ccc7b56971afc5/q404' points at quote "
-        r"'q404', which article '000_77ccc7b56971afc5' does not have; link the quotes of the given --gold",
-        "schemas.statements.check_against_quotes", writes="gold-statements.jsonl"),
+        r"'q404', which article '000_77ccc7b56971afc5' does not have; link only the quotes of the gold documents "
+        r"given with them",
+        "schemas.statements.GoldQuotes.check", writes="gold-statements.jsonl"),
     "statements-two-with-one-id": Case(
         statements_case(_duplicate_statement_id),
         r"a\.jsonl:1: statement id 's-000_77ccc7b56971afc5-q1' is used by two statements; give each its own id; "
@@ -605,7 +606,7 @@ CASES: dict[str, Case] = {
         statements_case(_two_speakers),
         r"a\.jsonl:1: statement 's-000_77ccc7b56971afc5-q1': rendering '\w+/q\d+' is spoken by 'emmanuel-macron', "
         r"not by the statement's speaker 'vladimir-putin'; a statement has one speaker",
-        "schemas.statements.check_against_quotes", writes="gold-statements.jsonl"),
+        "schemas.statements.GoldQuotes.check", writes="gold-statements.jsonl"),
     "statements-entity-id-for-two-names": Case(
         statements_case(lambda doc: None, _renamed_entity),
         r"a\.jsonl:1: entity id 'vladimir-putin' names 'Vladimir Putin' in article '000_77ccc7b56971afc5' but "

@@ -19,34 +19,6 @@ statements_app = typer.Typer(
 GOLD_HELP = "Gold JSONL of AnnotatedDocument whose quotes the statements link (e.g. from `annotate adjudicate`)."
 
 
-def _gold(paths: list[Path]):
-    from schemas.documents import read_documents
-
-    return read_documents(paths)
-
-
-def _checked(statement_paths: list[Path], gold_paths: list[Path]):
-    """The gold documents, and the statement documents each checked against their quotes (errors name file:line)."""
-    from schemas import ToolkitError
-    from schemas.documents import iter_statement_documents
-    from schemas.statements import GoldQuotes
-
-    gold = _gold(gold_paths)
-    quotes = GoldQuotes(gold)
-    docs, where = [], []
-    for path in statement_paths:
-        for lineno, doc in iter_statement_documents(path):
-            try:
-                quotes.check(doc)
-            except ValueError as e:
-                raise ToolkitError(f"{path}:{lineno}: {e}; link the quotes of the given --gold") from None
-            docs.append(doc)
-            where.append(f"{path}:{lineno}")
-    if not docs:
-        raise ToolkitError(f"no statement documents in {', '.join(map(str, statement_paths))}")
-    return gold, docs, where
-
-
 @statements_app.command("link")
 def link_command(
     gold: list[Path] = typer.Argument(..., help=GOLD_HELP),
@@ -56,9 +28,9 @@ def link_command(
 ) -> None:
     """The baseline linker: same speaker, similar words, clustered; writes one statement document per story."""
     from annotate.extract.statements import link_documents
-    from schemas.documents import write_statement_documents
+    from schemas.documents import read_documents, write_statement_documents
 
-    docs = link_documents(_gold(gold), use_stories=not no_stories)
+    docs = link_documents(read_documents(gold), use_stories=not no_stories)
     n = write_statement_documents(out, docs)
     statements = sum(len(d.statements) for d in docs)
     linked = sum(1 for d in docs for s in d.statements if len(s.renderings) > 1)
@@ -76,10 +48,11 @@ def agreement_command(
     """Cluster agreement between annotators (MUC, B-cubed, CEAF-m/e, BLANC, LEA, CoNLL, link kappa) with CIs."""
     from exports.statements.agreement import statement_agreement
     from exports.statements.agreement_report import print_statement_agreement
+    from exports.statements.run import StatementInputs
     from schemas.files import write_atomically
 
-    _, docs, where = _checked(statements, gold)
-    report = statement_agreement(docs, resamples=resamples, where=where)
+    read = StatementInputs.read(statements, gold)
+    report = statement_agreement(read.documents, resamples=resamples, where=read.where)
     print_statement_agreement(report)
     if json_out is not None:
         write_atomically(json_out, report.model_dump_json(indent=2) + "\n")
@@ -100,28 +73,10 @@ def adjudicate_command(
 ) -> None:
     """Majority and decisions: the gold statements, with every rendering placed differently listed."""
     from exports.adjudication.decisions import parse_majority
-    from exports.statements.adjudication import adjudicate_statements
-    from exports.statements.decisions import load_statement_decisions
-    from schemas import ToolkitError
-    from schemas.documents import write_statement_documents
-    from schemas.fidelity import with_fidelity
-    from schemas.files import write_atomically
-    from schemas.quote_mentions import quote_mentions
+    from exports.statements.run import run_statement_adjudication
 
-    conflicts = conflicts or out.with_name(out.name.removesuffix(".jsonl") + ".conflicts.json")
-    inputs = {p.resolve() for p in [*statements, *gold, *([decisions] if decisions else [])]}
-    for target, option in ((out, "--out"), (conflicts, "--conflicts")):
-        if target.resolve() in inputs:
-            raise ToolkitError(f"{option} {target} is one of the inputs; write it to another file")
-    rule = parse_majority(majority)
-    settled = load_statement_decisions(decisions) if decisions is not None else None
-    gold_docs, docs, where = _checked(statements, gold)
-    mentions = {m.key: m for m in quote_mentions(gold_docs)}
-    result, report = adjudicate_statements(docs, majority=rule, decisions=settled, where=where, mentions=mentions)
-    result = [with_fidelity(d, mentions) for d in result]
-    # Conflicts first, gold second: a gold file is never newer than the report of how it was made.
-    write_atomically(conflicts, report.model_dump_json(indent=2) + "\n")
-    n = write_statement_documents(out, result)
+    report, conflicts, n = run_statement_adjudication(statements, gold, out, decisions_path=decisions,
+                                                      majority=parse_majority(majority), conflicts_path=conflicts)
     typer.echo(f"wrote {n} gold statement document(s) to {out}: {report.statements} statements "
                f"({report.accepted_by_majority} by majority), {len(report.conflicts)} conflict(s), "
                f"{len(report.undecided)} undecided; conflicts in {conflicts}")
@@ -141,18 +96,18 @@ def fidelity_command(
 ) -> None:
     """Each statement's renderings side by side, outlet by outlet, aligned word by word against the fullest one."""
     from exports.statements.fidelity_view import fidelity_report, print_fidelity
+    from exports.statements.run import StatementInputs
     from exports.statements.story_page import write_story_page
     from schemas.files import write_atomically
-    from schemas.quote_mentions import quote_mentions
 
-    gold_docs, docs, _ = _checked(statements, gold)
-    report = fidelity_report(docs, {m.key: m for m in quote_mentions(gold_docs)})
+    read = StatementInputs.read(statements, gold)
+    report = fidelity_report(read.documents, read.mentions())
     print_fidelity(report, only_linked=not all_statements)
     if json_out is not None:
         write_atomically(json_out, report.model_dump_json(indent=2) + "\n")
         typer.echo(f"wrote {json_out}")
     if html is not None:
-        write_story_page(html, report, {d.article.id: d.article for d in gold_docs})
+        write_story_page(html, report, {d.article.id: d.article for d in read.gold})
         typer.echo(f"wrote {html}")
 
 
