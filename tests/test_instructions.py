@@ -43,7 +43,7 @@ def test_raw_html_in_the_guidelines_is_shown_as_text(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("change", "message"), [
     (lambda t: t.replace("## 8. Workflow in Label Studio", "## 8. Workflow"), "no section '8. Workflow in Label"),
-    (lambda t: t.replace("Guidelines version:", "Version:"), "no 'Guidelines version: X.Y.Z' line"),
+    (lambda t: t.replace("Guidelines version:", "Version:"), "no line 'Guidelines version: X.Y.Z'"),
 ])
 def test_guidelines_without_what_the_instructions_need_are_refused(tmp_path: Path, change, message) -> None:
     guidelines = tmp_path / "guidelines.md"

@@ -15,11 +15,10 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from schemas import ToolkitError
-from schemas.files import read_text
+from schemas.guidelines import read_guidelines
 
 ANNOTATION_SECTIONS = ("1. What you mark", "8. Workflow in Label Studio", "9. Hard cases")
 LINKING_SECTIONS = ("10.1 The task", "10.2 What is one statement")
-_VERSION = re.compile(r"^Guidelines version:\s*(\d+\.\d+\.\d+)\s*$", re.M)
 _HEADING = re.compile(r"^(#{2,3}) (.+)$", re.M)
 
 
@@ -40,12 +39,9 @@ def sections_of(text: str, titles: tuple[str, ...], where: str) -> list[str]:
 
 def instructions_html(guidelines: Path, titles: tuple[str, ...] = ANNOTATION_SECTIONS) -> str:
     """The instructions for a project, as HTML (links and inline code kept; raw HTML in the guidelines escaped)."""
-    text = read_text(guidelines)
-    version = _VERSION.search(text)
-    if version is None:
-        raise ToolkitError(f"{guidelines}: no 'Guidelines version: X.Y.Z' line; add one")
-    parts = sections_of(text, titles, str(guidelines))
-    head = (f"*From the annotation guidelines, version {version.group(1)} (`guidelines.md` of the toolkit: the full "
+    read = read_guidelines(guidelines)
+    parts = sections_of(read.text, titles, str(guidelines))
+    head = (f"*From the annotation guidelines, version {read.version} (`guidelines.md` of the toolkit: the full "
             "text, with every definition and example).*")
     markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
     return markdown.render("\n\n".join([head, *parts]))

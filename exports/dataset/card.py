@@ -24,31 +24,14 @@ from exports.agreement_report import SummaryRow, read_agreement_report
 from exports.dataset.configs import CONFIGS
 from exports.dataset.release import EXAMPLES, ConfigChanges, ReleaseHistory
 from exports.statements.agreement_report import CLUSTER_METRIC_NAMES, StatementAgreementReport
-from schemas import TargetInventory, ToolkitError
-from schemas.files import read_text
+from schemas import TargetInventory
+from schemas.guidelines import Guidelines
 
 TASK_CATEGORIES = ["token-classification", "text-classification"]
 DEFAULT_LICENSE = "cc-by-4.0"
 DEFAULT_PRETTY_NAME = "News attribution: quotes, speakers, stances and claims"
 SOURCES_LISTED = 200  # articles listed one by one in the provenance section; above that, counts per outlet
 
-_VERSION_LINE = re.compile(r"^Guidelines version:\s*(\d+\.\d+\.\d+)\s*$", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class Guidelines:
-    version: str
-    text: str
-
-
-def read_guidelines(path: Path) -> Guidelines:
-    if not path.exists():
-        raise ToolkitError(f"{path}: no guidelines file; write it or pass --guidelines PATH")
-    text = read_text(path)
-    match = _VERSION_LINE.search(text)
-    if match is None:
-        raise ToolkitError(f"{path}: no line 'Guidelines version: X.Y.Z'; add one near the top")
-    return Guidelines(version=match.group(1), text=text)
 
 
 @dataclass(frozen=True)

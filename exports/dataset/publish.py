@@ -41,11 +41,9 @@ from exports.dataset.card import (
     Agreement,
     ArticleSource,
     CardContext,
-    Guidelines,
     ProvenanceSummary,
     data_file,
     read_agreement,
-    read_guidelines,
     render_card,
 )
 from exports.dataset.configs import ANNOTATIONS, ARTICLES, CONFIGS
@@ -57,6 +55,7 @@ from schemas import SCHEMA_VERSION, AnnotatedDocument, TargetInventory, ToolkitE
 from schemas.articles import load_targets
 from schemas.documents import iter_documents
 from schemas.files import iter_lines, read_text, write_atomically
+from schemas.guidelines import Guidelines, read_guidelines
 from schemas.paths import GUIDELINES, SEED_TARGETS
 
 BATCH_ROWS = 1_000  # rows buffered per (config, split) before a Parquet row group is written
