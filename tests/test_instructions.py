@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from chromium import logged_in_page, needs_chromium
 
 from annotate.labelstudio.instructions import ANNOTATION_SECTIONS, LINKING_SECTIONS, instructions_html, sections_of
 from schemas import ToolkitError
@@ -50,3 +51,26 @@ def test_guidelines_without_what_the_instructions_need_are_refused(tmp_path: Pat
     guidelines.write_text(change(TEXT))
     with pytest.raises(ToolkitError, match=re.escape(message)):
         instructions_html(guidelines)
+
+
+@pytest.mark.server
+@pytest.mark.browser
+@needs_chromium
+def test_an_annotator_sees_the_instructions_when_labelling_starts(ls_server, ls_client) -> None:
+    """In the browser: the project's labelling stream opens with the instructions from guidelines.md."""
+    from annotate.labelstudio.config import generate_labeling_config
+    from annotate.labelstudio.preload import preload
+    from annotate.labelstudio.project import init_project
+    from schemas.articles import load_articles, load_targets
+    from schemas.paths import SEED_TARGETS, SEEDS_DIR
+
+    project = init_project(ls_client, generate_labeling_config(load_targets(SEED_TARGETS)), title="instructions shown",
+                           record=False, instructions=instructions_html(GUIDELINES)).project
+    preload(ls_client, project, load_articles([SEEDS_DIR])[:1], predictions=False)
+    with logged_in_page(ls_server.url, ls_server.admin_email, ls_server.admin_password) as page:
+        page.goto(f"{ls_server.url}/projects/{project.id}/data?labeling=1")
+        page.get_by_text("1. What you mark").wait_for()
+        shown = page.inner_text("body")
+    version = re.search(r"^Guidelines version: (\S+)$", TEXT, re.M)[1]
+    assert "Labeling Instructions" in shown and f"version {version}" in shown
+    assert "8. Workflow in Label Studio" in shown
