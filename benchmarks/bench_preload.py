@@ -1,13 +1,19 @@
 """Preload throughput against a real local Label Studio: bulk batches vs one task per request.
 
-Starts a fresh server (temporary ANNOTATE_HOME and data dir, free loopback port), preloads
-``--count`` synthetic articles (~3,000 characters, made of shuffled seed paragraphs so the
-baseline extractor finds quotes) with predictions into a fresh project, then imports
-``--naive-count`` of them one task per request into another project, and scales that up.
-A second preload of the same articles measures the idempotent re-run (export + skip).
-Everything is measured twice: with predictions (the default) and without.
+Starts a fresh server (temporary ANNOTATE_HOME and data dir, free loopback port), imports
+``--naive-count`` synthetic articles (~3,000 characters, made of shuffled seed paragraphs so the
+baseline extractor finds quotes) one task per request into a project, then preloads all
+``--count`` of them into fresh projects: as ``preload`` does by default (tasks built in worker
+processes, predictions with their tasks), built in this one process, and with the predictions
+imported separately. A second preload of the same articles measures the idempotent re-run.
+Everything with predictions, then without. Each figure comes with the CPU time per article of
+this process (its workers included) and of the server process, which say where the time goes.
 
     .venv/bin/python benchmarks/bench_preload.py [--count 10000] [--naive-count 200] [--batch-size 500]
+
+The server inherits this environment: with
+``fflag_fix_back_4620_memory_efficient_predictions_import_08012025_short=true`` set, it skips
+validating predictions imported separately (the case that path is for).
 """
 
 from __future__ import annotations
@@ -17,12 +23,14 @@ import json
 import os
 import platform
 import random
+import resource
 import socket
 import tempfile
 import time
 from pathlib import Path
 
 from annotate.labelstudio import server
+from annotate.labelstudio.bulk import default_workers
 from annotate.labelstudio.client import StudioClient
 from annotate.labelstudio.config import generate_labeling_config
 from annotate.labelstudio.preload import baseline_prediction, preload, task_data
@@ -70,10 +78,35 @@ def naive(client: StudioClient, project_id: int, articles: list[Article], predic
     return time.perf_counter() - started
 
 
-def run(count: int, naive_count: int, batch_size: int) -> dict[str, object]:
+class CpuMeter:
+    """CPU seconds spent by this process (with its reaped worker processes) and by the server process."""
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+
+    def read(self) -> tuple[float, float]:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        fields = Path(f"/proc/{self.server_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        server_cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime, server_cpu
+
+    def measure(self, count: int, action, *args, **kwargs) -> tuple[object, dict[str, float]]:
+        """``action(*args, **kwargs)`` for ``count`` articles: its result, and the figures."""
+        (client0, server0), started = self.read(), time.perf_counter()
+        result = action(*args, **kwargs)
+        seconds = time.perf_counter() - started
+        client1, server1 = self.read()
+        return result, {"seconds": round(seconds, 1), "articles_per_s": round(count / seconds, 1),
+                        "client_cpu_ms_per_article": round((client1 - client0) / count * 1e3, 2),
+                        "server_cpu_ms_per_article": round((server1 - server0) / count * 1e3, 2),
+                        "load_average_1min_after": round(os.getloadavg()[0], 1)}
+
+
+def run(count: int, naive_count: int, batch_size: int, server_pid: int) -> dict[str, object]:
     articles = synthetic_articles(count)
     config = generate_labeling_config(load_targets(SEED_TARGETS))
     client = StudioClient.open()
+    meter = CpuMeter(server_pid)
     baseline_prediction(articles[0])  # import the extractor outside the timings
 
     started = time.perf_counter()
@@ -82,25 +115,32 @@ def run(count: int, naive_count: int, batch_size: int) -> dict[str, object]:
 
     figures: dict[str, object] = {
         "articles": count, "mean_chars": round(sum(len(a.text) for a in articles) / count),
-        "batch_size": batch_size, "naive_articles": naive_count,
+        "batch_size": batch_size, "naive_articles": naive_count, "workers": default_workers(count),
         "prediction_ms_per_article_client": round(predict_ms, 2),
         "prediction_regions_per_article": round(regions / naive_count, 1),
+        "load_average_1min_before": round(os.getloadavg()[0], 1),
     }
     for predictions in (True, False):
         key = "with_predictions" if predictions else "without_predictions"
-        bulk_project = init_project(client, config, title=f"bench bulk {key}").project
-        bulk = preload(client, bulk_project, articles, batch_size=batch_size, predictions=predictions)
-        rerun = preload(client, bulk_project, articles, batch_size=batch_size, predictions=predictions)
-        assert bulk.imported == count and rerun.unchanged == count and rerun.imported == 0
         naive_project = init_project(client, config, title=f"bench naive {key}").project
-        naive_seconds = naive(client, naive_project.id, articles[:naive_count], predictions)
-        bulk_rate, naive_rate = bulk.imported / bulk.seconds, naive_count / naive_seconds
-        figures[key] = {
-            "bulk_seconds": round(bulk.seconds, 1), "bulk_articles_per_s": round(bulk_rate, 1),
-            "predictions": bulk.predictions, "rerun_all_skipped_seconds": round(rerun.seconds, 1),
-            "naive_seconds": round(naive_seconds, 1), "naive_articles_per_s": round(naive_rate, 1),
-            "naive_estimate_seconds_for_all": round(count / naive_rate), "speedup": round(bulk_rate / naive_rate, 1),
-        }
+        _, naive_figures = meter.measure(
+            naive_count, naive, client, naive_project.id, articles[:naive_count], predictions)
+        naive_rate = naive_figures["articles_per_s"]
+        variants = {"bulk": {}}
+        if predictions:  # what the defaults give, against building in this one process and the other import path
+            variants.update({"bulk_built_in_one_process": {"workers": 1},
+                             "bulk_predictions_separately": {"separate_predictions": True}})
+        figures[key] = {"one_task_per_request": naive_figures}
+        for name, options in variants.items():
+            project = init_project(client, config, title=f"bench {name} {key}"[:50]).project
+            report, measured = meter.measure(
+                count, preload, client, project, articles, batch_size=batch_size, predictions=predictions, **options)
+            assert report.imported == count and report.predictions == (count if predictions else 0)
+            figures[key][name] = {**measured, "speedup": round(measured["articles_per_s"] / naive_rate, 1)}
+            if name == "bulk":
+                rerun = preload(client, project, articles, batch_size=batch_size, predictions=predictions)
+                assert rerun.unchanged == count and rerun.imported == 0 and rerun.repaired == 0
+                figures[key][name]["rerun_all_skipped_seconds"] = round(rerun.seconds, 1)
     figures["machine"] = machine()
     return figures
 
@@ -117,7 +157,7 @@ def main() -> None:
         os.environ.pop("ANNOTATE_LS_TOKEN", None)
         state = server.start(port=free_port(), data_dir=Path(home) / "data", die_with_parent=True)
         try:
-            print(json.dumps(run(args.count, args.naive_count, args.batch_size), indent=2))
+            print(json.dumps(run(args.count, args.naive_count, args.batch_size, state.pid), indent=2))
         finally:
             server.stop(state=state)
 

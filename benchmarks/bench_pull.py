@@ -57,7 +57,8 @@ print(time.perf_counter() - started)
 
 
 def annotated_tasks(seed: list[dict], first: int, count: int, user_ids: list[int]) -> list[dict]:
-    return [{"data": {**seed[n % len(seed)]["data"], "article_id": f"bench-{n:06d}"},
+    # The config's entity pickers read data.entities: a task without that key is refused (an empty list is fine).
+    return [{"data": {"entities": [], **seed[n % len(seed)]["data"], "article_id": f"bench-{n:06d}"},
              "annotations": [{"result": a["result"], "completed_by": user, "lead_time": 10.0}
                              for a, user in zip(seed[n % len(seed)]["annotations"], user_ids)]}
             for n in range(first, first + count)]

@@ -13,9 +13,18 @@ import re
 import unicodedata
 from collections import Counter
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from schemas.labels import CheckWorthy, EntityType, Polarity, QuoteKind
 from schemas.spans import Span
@@ -148,6 +157,19 @@ class Provenance(_Model):
     lead_time: float | None = Field(default=None, ge=0, description="Seconds spent, as Label Studio records it.")
     ground_truth: bool = False
     model_version: str | None = None
+    annotation_mode: Literal["blind", "shared"] | None = Field(
+        default=None,
+        description="How the annotators worked: 'blind' (each alone, seeing no one else's annotations), 'shared' "
+                    "(one project where annotators could see each other's); None when not recorded.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _unrecorded_mode_left_out(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Added after documents were published: left out when unknown, so older files stay byte for byte the same.
+        data = handler(self)
+        if data.get("annotation_mode") is None:
+            data.pop("annotation_mode", None)
+        return data
 
 
 class Target(_Model):

@@ -14,8 +14,10 @@ from annotate.labelstudio.client import ProjectInfo, StudioClient
 from annotate.labelstudio.credentials import annotator_password, annotator_passwords_path
 from annotate.labelstudio.preload import preload
 from annotate.labelstudio.project import project_status, record_project
+from annotate.labelstudio.pull import pull_from_server
 from schemas import ToolkitError
 from schemas.articles import load_articles
+from schemas.documents import read_documents
 from schemas.paths import SEEDS_DIR
 
 runner = CliRunner()
@@ -126,3 +128,33 @@ def test_two_annotators_annotate_and_status_counts_them(ls_client: StudioClient,
     assert "4 tasks, 3 annotations (2 wanted per article)" in out
     assert "3 article(s) with fewer than 2 annotations" in out
     assert "first.annotator@example.org: 2" in out
+
+
+@pytest.mark.server
+def test_one_shared_server_is_not_blind(ls_server, ls_client: StudioClient, ls_project: ProjectInfo, tmp_path):
+    """Why blind mode needs a server per annotator: on one server B's own session reads A's annotation."""
+    preload(ls_client, ls_project, load_articles([SEEDS_DIR]), predictions=False)  # idempotent
+    task_id = min(t.id for t in ls_client.export_tasks(ls_project.id))
+    sessions = {}
+    for name in ("peek-a", "peek-b"):
+        added = add_annotator(ls_client, f"{name}@example.org", local_data_dir())
+        browser = httpx.Client(base_url=ls_server.url, timeout=60)
+        browser.get("/user/login/")
+        browser.post("/user/login/", headers={"Referer": f"{ls_server.url}/user/login/"},
+                     data={"email": added.user.email, "password": added.password,
+                           "csrfmiddlewaretoken": browser.cookies["csrftoken"]})
+        sessions[name] = (browser, added.user)
+    a, a_user = sessions["peek-a"]
+    made = a.post(f"/api/tasks/{task_id}/annotations/", json={"result": [], "lead_time": 3.0},
+                  headers={"X-CSRFToken": a.cookies["csrftoken"]})
+    assert made.status_code == 201, made.text
+    b, _ = sessions["peek-b"]
+    listed = b.get(f"/api/tasks/{task_id}/annotations/").json()
+    assert made.json()["id"] in [x["id"] for x in listed]
+    assert b.get(f"/api/annotations/{made.json()['id']}/").json()["completed_by"] == a_user.id
+    # Lead times reach status and the pull report; a pull of a shared project marks its documents "shared".
+    assert project_status(ls_client, ls_project).median_lead_time["peek-a@example.org"] == 3.0
+    pulled = pull_from_server(ls_project.id, client=ls_client, out=tmp_path)
+    assert pulled.report.lead_times["peek-a@example.org"].median == 3.0
+    modes = {d.provenance.annotation_mode for d in read_documents([pulled.docs_path])}
+    assert modes == {"shared"}

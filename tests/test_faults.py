@@ -223,7 +223,8 @@ def test_annotation_edited_after_a_release_shows_in_the_next_pull_and_release_di
 ):
     article_id = "002_b85bb421de1e3324"
     data, result = recorded_annotation(article_id)
-    [task_id] = ls_client.import_tasks(ls_project.id, [{"data": data}]).task_ids
+    # The recording predates the tasks' entity list, which the labeling config now needs (empty here).
+    [task_id] = ls_client.import_tasks(ls_project.id, [{"data": {**data, "entities": []}}]).task_ids
     annotation_id = ls_client.create_annotation(task_id, result, completed_by=ls_client.whoami().id)
     env = {"ANNOTATE_HOME": str(tmp_path / "home"), "ANNOTATE_LS_URL": ls_server.url,
            "ANNOTATE_LS_TOKEN": ls_server.token}

@@ -10,23 +10,46 @@ from typer.testing import CliRunner
 from annotate.cli import app
 from annotate.extract.baseline import BASELINE_VERSION
 from annotate.labelstudio.client import ProjectInfo, StudioClient
-from annotate.labelstudio.config import SPAN_LABELS, TASK_DATA_KEYS, TEXT, generate_labeling_config
+from annotate.labelstudio.config import (
+    ENTITIES,
+    ENTITY_CHOICE,
+    KIND,
+    SPAN_LABELS,
+    TASK_DATA_KEYS,
+    TEXT,
+    generate_labeling_config,
+)
+from annotate.labelstudio.prediction_check import ConfigNames
 from annotate.labelstudio.preload import (
+    baseline_prediction,
     check_offsets,
     existing_articles,
+    existing_tasks,
     plan_preload,
     preload,
     revision_id,
     task_data,
 )
 from annotate.labelstudio.project import init_project, record_project
-from annotate.labelstudio.wire import LabelsResult, LabelsValue, TextAreaResult, TextAreaValue
+from annotate.labelstudio.wire import (
+    ChoicesResult,
+    ChoicesValue,
+    LabelsResult,
+    LabelsValue,
+    RelationResult,
+    TextAreaResult,
+    TextAreaValue,
+    to_json,
+)
 from schemas import Article, ToolkitError
 from schemas.articles import load_articles, load_targets
 from schemas.paths import SEED_TARGETS, SEEDS_DIR
 
 runner = CliRunner()
 SEEDS = load_articles([SEEDS_DIR])
+# Twice as many articles, all different: each seed with its paragraphs in reverse order.
+ARTICLES = SEEDS + [Article.from_text(f"{a.id}-reversed", "\n".join(reversed(a.text.split("\n"))),
+                                      language=a.language) for a in SEEDS]
 
 
 def fresh_project(client: StudioClient, title: str) -> ProjectInfo:
@@ -80,7 +103,8 @@ def test_task_data_has_exactly_the_contract_keys():
     assert tuple(data) == TASK_DATA_KEYS
     assert data["article_id"] == SEEDS[1].id and data["text"] == SEEDS[1].text
     assert data["outlet"] == "" and data["sha256"] == SEEDS[1].sha256
-    assert all(isinstance(v, str) for v in data.values())
+    assert data["entities"] == []  # a list even when empty: on a string, Label Studio's pickers block Submit
+    assert all(isinstance(v, str) for k, v in data.items() if k != "entities")
 
 
 def test_prediction_offsets_are_checked():
@@ -98,7 +122,106 @@ def test_prediction_offsets_are_checked():
         check_offsets(article, [mention(1, 6)])
 
 
+def test_prediction_names_are_checked_against_the_config():
+    names = ConfigNames.parse(generate_labeling_config(load_targets(SEED_TARGETS)))
+    prediction = baseline_prediction(SEEDS[0])
+    names.check(SEEDS[0].id, prediction.result, task_data(SEEDS[0]))  # what preload sends passes
+    region = next(r for r in prediction.result if isinstance(r, LabelsResult))
+
+    def fails(item, match, data=None):
+        with pytest.raises(ToolkitError, match=match):
+            names.check("a", [*prediction.result, item], data or {})
+
+    fails(region.model_copy(update={"id": "x1", "from_name": "spans"}),
+          r"article 'a': prediction region 'x1' names labels control 'spans' on 'text', which the labeling config")
+    fails(ChoicesResult(id=region.id, from_name=KIND, to_name=TEXT, value=ChoicesValue(choices=["sarcastic"])),
+          rf"region '{region.id}' gives kind 'sarcastic', which the labeling config does not offer")
+    fails(RelationResult(from_id=region.id, to_id="gone", labels=["said_by"]), r"joins no region 'gone'")
+    fails(RelationResult(from_id=region.id, to_id=region.id, labels=["spoke_for"]), r"has the label 'spoke_for'")
+    picked = ChoicesResult(id=region.id, from_name=ENTITY_CHOICE, to_name=TEXT, value=ChoicesValue(choices=["putin"]))
+    fails(picked, r"gives entity_id 'putin', which the task's 'entities' list does not offer", {ENTITIES: ""})
+    names.check("a", [*prediction.result, picked], {ENTITIES: [{"value": "Vladimir Putin (person)", "alias": "putin"}]})
+
+
 # Against the session's server
+
+
+def predictions_by_task(client: StudioClient, project_id: int) -> dict[str, list]:
+    """Each task's predictions in full (article id -> results), read one task at a time."""
+    return {t.data["article_id"]: [p.result for p in client.sdk.predictions.list(task=t.id)]
+            for t in client.export_tasks(project_id)}
+
+
+def assert_each_has_its_own_prediction(client: StudioClient, project_id: int, articles: list[Article]) -> None:
+    found = predictions_by_task(client, project_id)
+    assert sorted(found) == sorted(a.id for a in articles)
+    for article in articles:  # exactly one, and the one made from this task's own text
+        assert found[article.id] == [to_json(baseline_prediction(article).result)], article.id
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("separate", [False, True], ids=["with-tasks", "separately"])
+def test_predictions_built_in_workers_arrive_on_their_own_tasks(ls_client: StudioClient, separate: bool):
+    project = fresh_project(ls_client, f"preload workers {separate}")
+    report = preload(ls_client, project, ARTICLES, batch_size=3, workers=2, separate_predictions=separate)
+    assert (report.imported, report.predictions, report.repaired) == (len(ARTICLES), len(ARTICLES), 0)
+    assert_each_has_its_own_prediction(ls_client, project.id, ARTICLES)
+    again = preload(ls_client, project, ARTICLES, batch_size=3, workers=2, separate_predictions=separate)
+    assert (again.imported, again.unchanged, again.repaired) == (0, len(ARTICLES), 0)
+
+
+@pytest.mark.server
+def test_a_build_failing_half_way_leaves_what_the_rerun_completes(ls_client: StudioClient):
+    project = fresh_project(ls_client, "preload build fails")
+    broken = ARTICLES[4]
+
+    def predict(article: Article):
+        if article.id == broken.id:
+            raise ToolkitError(f"article {article.id!r}: the extractor failed")
+        return baseline_prediction(article)
+
+    with pytest.raises(ToolkitError, match=r"the extractor failed \(imported 3 of 8 before this; rerun the same"):
+        preload(ls_client, project, ARTICLES, batch_size=3, workers=2, predict=predict)
+    assert sorted(existing_articles(ls_client, project.id)) == sorted(a.id for a in ARTICLES[:3])
+    report = preload(ls_client, project, ARTICLES, batch_size=3, workers=2)
+    assert (report.imported, report.unchanged, report.repaired) == (5, 3, 0)
+    assert_each_has_its_own_prediction(ls_client, project.id, ARTICLES)
+
+
+@pytest.mark.server
+def test_tasks_left_without_their_predictions_get_them_on_the_rerun(ls_client: StudioClient):
+    project = fresh_project(ls_client, "preload predictions fail")
+    real = ls_client.import_predictions_json
+    calls: list[int] = []
+
+    def dropping(project_id, body, count, **kw):  # the connection lost on the second batch's predictions:
+        calls.append(count)  # a fault the real server cannot be made to have on cue
+        if len(calls) == 2:
+            raise ToolkitError(f"cannot reach Label Studio at {ls_client.url} while importing {count} predictions")
+        return real(project_id, body, count, **kw)
+
+    ls_client.import_predictions_json = dropping
+    try:
+        with pytest.raises(ToolkitError, match=r"imported 6 of 8 before this; rerun the same command to continue: "
+                                               r"articles already imported are skipped; those imported without"):
+            preload(ls_client, project, ARTICLES, batch_size=3, workers=2, separate_predictions=True)
+    finally:
+        del ls_client.import_predictions_json
+    counts = {a: t.predictions for a, t in existing_tasks(ls_client, project.id).items()}
+    assert counts == {**{a.id: 1 for a in ARTICLES[:3]}, **{a.id: 0 for a in ARTICLES[3:6]}}
+    report = preload(ls_client, project, ARTICLES, batch_size=3, separate_predictions=True)
+    assert (report.imported, report.unchanged, report.repaired, report.predictions) == (2, 6, 3, 2)
+    assert_each_has_its_own_prediction(ls_client, project.id, ARTICLES)
+
+
+@pytest.mark.server
+def test_tasks_imported_without_predictions_get_them_later(ls_client: StudioClient):
+    project = fresh_project(ls_client, "preload predictions later")
+    preload(ls_client, project, SEEDS, predictions=False)
+    report = preload(ls_client, project, SEEDS)
+    assert (report.imported, report.unchanged, report.repaired, report.predictions) == (0, len(SEEDS), len(SEEDS), 0)
+    assert_each_has_its_own_prediction(ls_client, project.id, SEEDS)
+    assert preload(ls_client, project, SEEDS).repaired == 0
 
 
 @pytest.mark.server
@@ -155,19 +278,19 @@ def test_predictions_are_on_the_tasks(ls_client: StudioClient):
 def test_batches_are_bulk_requests(ls_client: StudioClient):
     project = fresh_project(ls_client, "preload batches")
     sizes: list[int] = []
-    real = ls_client.import_tasks
+    real = ls_client.import_tasks_json
 
-    def counting(project_id, tasks, **kw):  # a spy around the real call, not a fake server
-        sizes.append(len(tasks))
-        return real(project_id, tasks, **kw)
+    def counting(project_id, body, count, **kw):  # a spy around the real call, not a fake server
+        sizes.append(count)
+        return real(project_id, body, count, **kw)
 
-    ls_client.import_tasks = counting
+    ls_client.import_tasks_json = counting
     try:
         progress: list[tuple[int, int]] = []
         preload(ls_client, project, SEEDS, predictions=False, batch_size=3,
                 on_batch=lambda n, total: progress.append((n, total)))
     finally:
-        del ls_client.import_tasks
+        del ls_client.import_tasks_json
     assert sizes == [3, 1]
     assert progress == [(0, 4), (3, 4), (1, 4)]
 

@@ -609,3 +609,33 @@ def test_cli_publishes_and_reports_errors_in_one_line(tmp_path):
     bad = run_cli("publish", "--version", "v1", "--out", str(req.out), str(req.gold[0]))
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: --version 'v1': not a semantic version") and bad.stderr.count("\n") == 1
+
+
+def test_card_says_how_the_annotations_were_made_and_names_the_agreement_after_it(tmp_path):
+    """Inter-annotator agreement only when every raw document was made blind; shared and unrecorded are said."""
+    articles = SEEDS[:2]
+    cards = {}
+    for modes in (("blind", "blind"), ("shared", "blind"), (None, None)):
+        tmp = tmp_path / "-".join(str(m) for m in modes)
+        tmp.mkdir()
+        raw = []
+        for annotator, mode in zip(("ann1", "ann2"), modes):
+            for a in articles:
+                doc = document(a, annotator)
+                raw.append(doc.model_copy(update={"provenance": doc.provenance.model_copy(
+                    update={"annotation_mode": mode})}))
+        req = request(tmp, annotations=[write_jsonl(tmp / "raw.jsonl", raw)],
+                      agreement=agreement_report_json(tmp / "agreement.json"))
+        publish(req)
+        cards[modes] = (req.out / "README.md").read_text(encoding="utf-8")
+    blind, mixed, unknown = cards.values()
+    assert "Inter-annotator agreement (every annotator worked blind)" in section_of(blind, "Agreement")
+    assert "could see the others' annotations: not an independent measurement" in section_of(mixed, "Agreement")
+    assert "Inter-annotator" not in section_of(mixed, "Agreement")
+    assert "do not record whether the annotators could see" in section_of(unknown, "Agreement")
+    assert "| blind: each annotator had a Label Studio server of their own" in blind
+    assert "| shared: one Label Studio project" in mixed and "| not recorded in the documents" in unknown
+
+
+def section_of(text: str, title: str) -> str:
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]

@@ -476,7 +476,9 @@ def annotated_tasks(count: int, user_ids: list[int], first: int = 0) -> list[dic
         seed = SEED_EXPORT[n % len(SEED_EXPORT)]
         annotations = [{"result": a["result"], "completed_by": user, "lead_time": 10.0}
                        for a, user in zip(seed["annotations"], user_ids)]
-        tasks.append({"data": {**seed["data"], "article_id": f"pulled-{n:06d}"}, "annotations": annotations})
+        # The recording predates the tasks' entity list, which the labeling config now needs (empty here).
+        data = {**seed["data"], "article_id": f"pulled-{n:06d}", "entities": []}
+        tasks.append({"data": data, "annotations": annotations})
     return tasks
 
 

@@ -16,8 +16,13 @@ def register(app: typer.Typer) -> None:
                                          help="Add the baseline extractor's pre-annotations as predictions."),
         new_revision: bool = typer.Option(False, "--new-revision",
                                           help="Import changed texts as '<id>@r2' (r3, ...) instead of refusing."),
+        entities: list[Path] = typer.Option(None, "--entities", help="Entity inventories the pickers start from "
+                                            "(repeatable; default: seeds/entities.json)."),
+        gold: list[Path] = typer.Option(None, "--gold", help="Earlier gold JSONL whose entities join their story's "
+                                        "list (repeatable)."),
     ) -> None:
-        """Push articles as tasks; skips those already there, refuses changed texts."""
+        """Push articles as tasks, each with its story's entity list; skips those already there, refuses changed
+        texts."""
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -28,6 +33,21 @@ def register(app: typer.Typer) -> None:
         from schemas.paths import SEEDS_DIR
 
         articles = load_articles(paths or [SEEDS_DIR])
+        from annotate.labelstudio.blind.record import read_blind
+        from annotate.labelstudio.story_entities import StoryEntities
+        from schemas.documents import read_documents
+        from schemas.inventory import SEED_ENTITIES, read_inventory
+
+        # Every story's entity list, from the inventories, the earlier gold and the baseline over its articles.
+        stories = StoryEntities.build(
+            articles, inventories=[read_inventory(p) for p in entities or [SEED_ENTITIES]],
+            gold=read_documents(gold) if gold else [])
+        record = read_blind()
+        if record is not None:  # blind mode: routed to N annotators, each on their own desk
+            from annotate.cli.blind import preload as preload_blind
+
+            preload_blind(record, articles, batch_size, predictions, stories)
+            return
         client = StudioClient.open()
         project = current_project(client)
         columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -40,7 +60,8 @@ def register(app: typer.Typer) -> None:
 
             report = preloading.preload(
                 client, project, articles, batch_size=batch_size, predictions=predictions,
-                new_revision=new_revision, on_batch=advance,
+                new_revision=new_revision, on_batch=advance, predict=stories.predict,
+                inventory_for=stories.inventory_for,
             )
         for original, revision in report.revisions.items():
             typer.echo(f"{original}: text changed, imported as new revision {revision}")

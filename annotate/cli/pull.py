@@ -44,6 +44,14 @@ def register(app: typer.Typer) -> None:
 
         if project is not None and from_file is not None:
             raise ToolkitError("--project and --from exclude each other: pull from the server or convert a file")
+        from annotate.labelstudio.blind.record import read_blind
+
+        record = read_blind()
+        if record is not None and project is None and from_file is None:  # blind mode: every desk, merged
+            from annotate.cli.blind import pull as pull_blind
+
+            pull_blind(record, out)
+            return
         by_id = {a.id: a for a in load_articles(articles)} if articles else None
         if from_file is not None:
             result = pull_from_file(from_file, out=out, articles_by_id=by_id)
@@ -64,6 +72,8 @@ def _summary(result: PullResult) -> str:
         f"{skipped.superseded} superseded, {skipped.tasks_without_annotations} tasks without annotations",
         f"{len(r.repairs)} repairs, {len(r.rejections)} rejections (details in the report)",
     ]
+    lines += [f"lead time {name}: median {t.median:.0f} s over {t.annotations} annotation(s), total {t.total:.0f} s"
+              for name, t in r.lead_times.items()]
     lines += [f"  rejected: {x.message}" for x in r.rejections[:5]]
     if len(r.rejections) > 5:
         lines.append(f"  ... and {len(r.rejections) - 5} more")

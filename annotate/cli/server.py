@@ -54,12 +54,25 @@ def register(app: typer.Typer) -> None:
         )
         if host not in ("127.0.0.1", "::1", "localhost"):
             typer.echo(f"warning: bound to {host}: other machines can reach this server", err=True)
+        from annotate.labelstudio.blind.record import read_blind
+
+        record = read_blind()
+        if record is not None:  # blind mode: each annotator's own server comes up with the main one
+            from annotate.cli.blind import start_desks as blind_start_desks
+
+            blind_start_desks(record)
 
     @server_app.command("stop")
     def server_stop() -> None:
         """Stop the server started by `annotate server start`."""
         from annotate.labelstudio import server
+        from annotate.labelstudio.blind.record import read_blind
 
+        record = read_blind()
+        if record is not None:
+            from annotate.cli.blind import stop_desks as blind_stop_desks
+
+            blind_stop_desks(record)
         state = server.stop()
         typer.echo("no server was running" if state is None else f"stopped Label Studio (pid {state.pid})")
 
@@ -90,8 +103,11 @@ def register(app: typer.Typer) -> None:
         targets: Path = typer.Option(None, help="Target inventory JSON (default: the seeds' targets.json)."),
         title: str = typer.Option("News attribution", help="Project title; init is idempotent by title."),
         maximum_annotations: int = typer.Option(2, help="Annotations wanted per article (several annotators)."),
+        blind: bool = typer.Option(False, "--blind", help="Blind double annotation: each annotator on a Label "
+                                   "Studio server of their own, articles routed by the toolkit (kept once set)."),
     ) -> None:
         """Create the Label Studio project from the schema, or update its labeling config."""
+        from annotate.labelstudio.blind.record import read_blind
         from annotate.labelstudio.client import StudioClient
         from annotate.labelstudio.config import generate_labeling_config
         from annotate.labelstudio.instructions import instructions_html
@@ -100,6 +116,11 @@ def register(app: typer.Typer) -> None:
         from schemas.paths import GUIDELINES, SEED_TARGETS
 
         config = generate_labeling_config(load_targets(targets or SEED_TARGETS))
+        if blind or read_blind() is not None:
+            from annotate.cli.blind import init as blind_init
+
+            blind_init(config, title, maximum_annotations, instructions_html(GUIDELINES))
+            return
         client = StudioClient.open()
         outcome = init_project(client, config, title=title, maximum_annotations=maximum_annotations,
                                instructions=instructions_html(GUIDELINES))
@@ -114,10 +135,18 @@ def register(app: typer.Typer) -> None:
         show_password: bool = typer.Option(False, "--show-password", help="Print the password."),
         reset_password: bool = typer.Option(False, "--reset-password", help="Give an existing account a new one."),
     ) -> None:
-        """Create an annotator account on the local server, with a password to log in."""
+        """Create an annotator account on the local server, with a password to log in (blind mode: a desk)."""
         from annotate.labelstudio.annotators import add_annotator, local_data_dir
+        from annotate.labelstudio.blind.record import read_blind
         from annotate.labelstudio.client import StudioClient
         from annotate.labelstudio.credentials import redact
+
+        record = read_blind()
+        if record is not None:
+            from annotate.cli.blind import add as blind_add
+
+            blind_add(record, email, password, show_password)
+            return
 
         data_dir = local_data_dir()
         added = add_annotator(StudioClient.open(), email, data_dir, password=password, reset_password=reset_password)
@@ -127,11 +156,35 @@ def register(app: typer.Typer) -> None:
         elif added.password_file is not None:
             typer.echo(f"password {redact(added.password)} stored in {added.password_file} (mode 0600)")
 
+    @annotators_app.command("remove")
+    def annotators_remove(
+        email: str = typer.Argument(..., help="The annotator's email."),
+    ) -> None:
+        """Blind mode: take an annotator off half-way; their work is kept and pulled, their articles rerouted."""
+        from annotate.cli.blind import remove as blind_remove
+        from annotate.labelstudio.annotators import normalize_email
+        from annotate.labelstudio.blind.record import read_blind
+        from schemas import ToolkitError
+
+        record = read_blind()
+        if record is None:
+            raise ToolkitError("removing an annotator is for blind mode (`annotate init --blind`); in a shared "
+                               "project, deactivate the account in Label Studio's Organization page")
+        blind_remove(record, normalize_email(email))
+
     @annotators_app.command("list")
     def annotators_list() -> None:
-        """List the accounts of the organization."""
+        """List the accounts of the organization (blind mode: the desks)."""
         from annotate.labelstudio.annotators import list_annotators
+        from annotate.labelstudio.blind.record import read_blind
         from annotate.labelstudio.client import StudioClient
+
+        record = read_blind()
+        if record is not None:
+            from annotate.cli.blind import list_desks as blind_list_desks
+
+            blind_list_desks(record)
+            return
 
         for user in list_annotators(StudioClient.open()):
             typer.echo(f"{user.id}\t{user.email}")
@@ -141,15 +194,24 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(20, help="How many under-annotated articles to name."),
     ) -> None:
         """Tasks, annotations per annotator, and articles still short of annotations."""
+        from annotate.labelstudio.blind.record import read_blind
         from annotate.labelstudio.client import StudioClient
         from annotate.labelstudio.project import current_project, project_status
+
+        record = read_blind()
+        if record is not None:
+            from annotate.cli.blind import status as blind_status
+
+            blind_status(record, limit)
+            return
 
         client = StudioClient.open()
         s = project_status(client, current_project(client))
         typer.echo(f"project {s.project.id} {s.project.title!r} at {client.url}")
         typer.echo(f"{s.tasks} tasks, {s.annotations} annotations ({s.wanted} wanted per article)")
         for email, n in s.per_annotator.items():
-            typer.echo(f"  {email}: {n}")
+            lead = s.median_lead_time.get(email)
+            typer.echo(f"  {email}: {n}" + (f" (median lead time {lead:.0f} s)" if lead is not None else ""))
         typer.echo(f"{len(s.short)} article(s) with fewer than {s.wanted} annotations")
         for article_id, n in list(s.short.items())[:limit]:
             typer.echo(f"  {article_id}: {n}")

@@ -6,12 +6,15 @@ export converter: change them here and everything that speaks Label Studio follo
 How the models map onto Label Studio regions:
 - a ``Content`` region is one quote fragment; fragments of one quote are chained by
   ``continues`` relations; per-region choices give the quote kind and, optionally, a stance
-  (target + polarity) that the quote evidences; ``speaker_entity`` names the speaker when the
-  text has no mention of them;
+  (target + polarity) that the quote evidences; when the text has no mention of the speaker, the
+  speaker is picked from the story's entity list (``speaker_entity_id``) or, if not listed, named in
+  the ``speaker_entity`` text box;
 - a ``Cue`` region points at its quote with ``cue_of``;
-- a ``Mention`` region names its entity in the per-region ``entity`` text box (one canonical
-  name per entity, so "Putin", "the Russian leader" and "He" all say "Vladimir Putin"), with an
-  entity type and an optional Wikidata id; a quote points at its speaker with ``said_by``;
+- a ``Mention`` region's entity is picked from the story's entity list (``entity_id``: Label Studio's
+  dynamic choices, read from the task's ``entities`` data, which shows "Vladimir Putin (person)" and
+  records the entity id), so "Putin", "the Russian leader" and "He" all link to one entity. An entity
+  not in the list is named in the ``entity`` text box (its canonical name), with an entity type and
+  an optional Wikidata id; a quote points at its speaker with ``said_by``;
 - a ``Claim`` region has a check-worthiness choice and points at its claimant with ``claimed_by``.
 """
 
@@ -34,12 +37,16 @@ KIND = "kind"
 STANCE_TARGET = "stance_target"
 STANCE_POLARITY = "stance_polarity"
 SPEAKER_ENTITY = "speaker_entity"
+SPEAKER_CHOICE = "speaker_entity_id"
 ENTITY = "entity"
+ENTITY_CHOICE = "entity_id"
 ENTITY_TYPE = "entity_type"
 WIKIDATA = "wikidata"
 CHECK_WORTHY = "check_worthy"
 
-TASK_DATA_KEYS = ("text", "article_id", "title", "outlet", "published", "url", "language", "story", "sha256")
+ENTITIES = "entities"  # task data: the story's entity list the two pickers show (a list, maybe empty)
+TASK_DATA_KEYS = ("text", "article_id", "title", "outlet", "published", "url", "language", "story", "sha256",
+                  ENTITIES)
 
 
 def _choices(name: str, values: list[str], hint: str) -> str:
@@ -59,6 +66,15 @@ def _text_box(name: str, hint: str) -> str:
     )
 
 
+def _picker(name: str, hint: str) -> str:
+    # Dynamic choices (value="$entities"): one option per task data entry; a drop-down keeps long lists short.
+    return (
+        f'    <Header value={quoteattr(hint)} size="6"/>\n'
+        f'    <Choices name="{name}" toName="{TEXT}" perRegion="true" value="${ENTITIES}" choice="single" '
+        f'layout="select"/>\n'
+    )
+
+
 def _when(label: str, body: str) -> str:
     return f'  <View visibleWhen="region-selected" whenLabelValue="{label}">\n{body}  </View>\n'
 
@@ -75,12 +91,14 @@ def generate_labeling_config(targets: TargetInventory) -> str:
         _choices(KIND, [k.value for k in QuoteKind], "Quote kind")
         + _choices(STANCE_TARGET, targets.ids(), "Stance target (optional)")
         + _choices(STANCE_POLARITY, [p.value for p in Polarity], "Stance polarity (with a target)")
-        + _text_box(SPEAKER_ENTITY, "Speaker entity, only if no mention of the speaker is linked")
+        + _picker(SPEAKER_CHOICE, "Speaker entity, only if no mention of the speaker is linked: pick it")
+        + _text_box(SPEAKER_ENTITY, "... or, if it is not listed, type its canonical name")
     )
     mention = (
-        _text_box(ENTITY, "Canonical entity name (same for every mention of it)")
-        + _choices(ENTITY_TYPE, [t.value for t in EntityType], "Entity type")
-        + _text_box(WIKIDATA, "Wikidata id, e.g. Q7747 (optional)")
+        _picker(ENTITY_CHOICE, "Entity (the same for every mention of it)")
+        + _text_box(ENTITY, "New entity, not in the list: its canonical name")
+        + _choices(ENTITY_TYPE, [t.value for t in EntityType], "Entity type (new entity; a listed one has its own)")
+        + _text_box(WIKIDATA, "Wikidata id, e.g. Q7747 (new entity, optional)")
     )
     claim = _choices(CHECK_WORTHY, [c.value for c in CheckWorthy], "Check-worthy?")
     return (

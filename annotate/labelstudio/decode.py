@@ -2,6 +2,8 @@
 
 Reads the canonical form ``encode`` writes (its module docstring) back unchanged, and tolerates
 what annotators draw by hand: each item that cannot be kept is rejected on its own, with why.
+An entity picked from the task's entity list is that list's entry (an id the list lacks is rejected);
+a typed name the list knows (by its name or an alias) links to that entry too, with a note.
 """
 
 from __future__ import annotations
@@ -22,17 +24,19 @@ from annotate.labelstudio.config import (
     CUE,
     CUE_OF,
     ENTITY,
+    ENTITY_CHOICE,
     ENTITY_TYPE,
     KIND,
     MENTION,
     SAID_BY,
+    SPEAKER_CHOICE,
     SPEAKER_ENTITY,
     STANCE_POLARITY,
     STANCE_TARGET,
     WIKIDATA,
 )
 from annotate.labelstudio.encode import quote_order
-from annotate.labelstudio.ids import ID, Rejected, Rejection, checked_entity_id, stance_id_for
+from annotate.labelstudio.ids import ID, Rejected, Rejection, checked_entity_id, listed_entity, stance_id_for
 from annotate.labelstudio.regions import Region, RegionReader
 from annotate.labelstudio.repair import Repair
 from schemas import (
@@ -52,6 +56,7 @@ from schemas import (
     ToolkitError,
 )
 from schemas.errors import first_error
+from schemas.inventory import EntityInventory, InventoryEntry
 
 _WIKIDATA = re.compile(r"^Q[1-9][0-9]*$")
 
@@ -70,21 +75,26 @@ def results_to_document(
     provenance: Provenance,
     *,
     targets: TargetInventory | None = None,
+    entities: EntityInventory | None = None,
 ) -> ConversionOutcome:
     """The document that Label Studio ``results`` describe; what cannot be kept is rejected one item at a time.
 
-    ``targets`` (optional) also rejects stances whose target is not in the inventory. Raises
+    ``targets`` (optional) also rejects stances whose target is not in the inventory. ``entities`` is the
+    task's entity list (``entities.task_inventory``): picked entities must be in it. Raises
     ``ToolkitError`` only when ``results`` is not a list.
     """
     if not isinstance(results, list):
         raise ToolkitError(f"article {article.id!r}: the result is {type(results).__name__}, not a list of regions")
-    return _Converter(article, targets).convert(results, provenance)
+    return _Converter(article, targets, entities).convert(results, provenance)
 
 
 class _Converter(RegionReader):
-    def __init__(self, article: Article, targets: TargetInventory | None):
-        super().__init__(article, targets)
+    def __init__(self, article: Article, targets: TargetInventory | None, entities: EntityInventory | None):
+        super().__init__(article, targets, entities)
         self.quote_fragments: dict[str, list[Region]] = {}  # quote head region id -> its fragments
+        # Entity ids whose type / Wikidata id a mention has set (the first one that does wins over the list's).
+        self.typed: set[str] = set()
+        self.identified: set[str] = set()
 
     def convert(self, results: list[Any], provenance: Provenance) -> ConversionOutcome:
         labels, controls, relations = self._parse(results)
@@ -116,27 +126,55 @@ class _Converter(RegionReader):
         ordered = sorted((r for r in self.regions.values() if r.label == MENTION),
                          key=lambda r: (r.span.start, r.span.end, r.rid))
         for region in ordered:
-            name = region.controls.get(ENTITY)
-            if name is None:
-                name = " ".join(region.span.text.split())
-                if not name:
-                    self.reject(region.rid, f"{region}: covers only whitespace and names no entity; delete it")
-                    continue
-                self.note(region.rid, f"{region}: entity box is empty; used the mention text {name!r} as the "
-                                      "canonical name (fill the box to link it to the right entity)")
+            if region.controls.get(ENTITY) is None and region.controls.get(ENTITY_CHOICE) is None \
+                    and not region.span.text.split():
+                self.reject(region.rid, f"{region}: covers only whitespace and names no entity; delete it")
+                continue
             try:
-                entity_id = checked_entity_id(name, region)
+                entity = self._mention_entity(region, entities)
             except Rejected as e:
                 self.reject(region.rid, e.message + " (mention left out)")
                 continue
-            entity = entities.get(entity_id) or Entity(id=entity_id, name=name)
-            if name != entity.name:
-                self.note(region.rid, f"{region}: entity name {name!r} and {entity.name!r} give the same id "
-                                      f"{entity_id!r}; kept {entity.name!r}")
             entity = self._typed(region, entity)
-            entities[entity_id] = entity
-            mentions[region.rid] = Mention(id=region.item_id, span=region.span, entity_id=entity_id)
+            entities[entity.id] = entity
+            mentions[region.rid] = Mention(id=region.item_id, span=region.span, entity_id=entity.id)
         return entities, mentions
+
+    def _mention_entity(self, region: Region, entities: dict[str, Entity]) -> Entity:
+        """The entity a mention links to: picked from the list, else typed in the box, else its own text."""
+        picked, name = region.controls.get(ENTITY_CHOICE), region.controls.get(ENTITY)
+        if picked is not None:
+            entry = listed_entity(self.entities, picked, region)
+            self._one_of(region, entry, name, "entity")
+            return entities.get(entry.id) or entry.entity()
+        if name is None:
+            name = " ".join(region.span.text.split())
+            self.note(region.rid, f"{region}: entity box is empty; used the mention text {name!r} as the "
+                                  "canonical name (pick the entity from the list, or fill the box)")
+        entity_id = checked_entity_id(name, region)
+        entry = self._listed_as(region.rid, region, name)
+        if entry is not None:
+            return entities.get(entry.id) or entry.entity()
+        entity = entities.get(entity_id) or Entity(id=entity_id, name=name)
+        if name != entity.name:
+            self.note(region.rid, f"{region}: entity name {name!r} and {entity.name!r} give the same id "
+                                  f"{entity_id!r}; kept {entity.name!r}")
+        return entity
+
+    def _listed_as(self, rid: str, where: object, name: str) -> InventoryEntry | None:
+        """The list's entry a typed name finds (by name or alias), noted when the name is not its own."""
+        entry = self.entities.find(name) if self.entities is not None else None
+        if entry is not None and name != entry.name:
+            self.note(rid, f"{where}: the name {name!r} is the entity list's {entry.name!r} ({entry.id}); linked "
+                           "to it (pick it from the list)")
+        return entry
+
+    def _one_of(self, where: object, entry: InventoryEntry, name: str | None, what: str) -> None:
+        """A pick and a typed name together must mean the same entity."""
+        typed = self.entities.find(name) if name is not None and self.entities is not None else None
+        if name is not None and (typed is None or typed.id != entry.id):
+            raise Rejected(None, f"{where}: {what} {entry.name!r} is picked from the list and {name!r} typed as a new "
+                                 "one; keep one of the two")
 
     def _typed(self, region: Region, entity: Entity) -> Entity:
         """``entity`` with the type and Wikidata id of this mention; the first mention that sets one wins."""
@@ -146,8 +184,9 @@ class _Converter(RegionReader):
             if kind not in {t.value for t in EntityType}:
                 self.reject(region.rid, f"{region}: entity type {kind!r} is not one of "
                                         f"{', '.join(t.value for t in EntityType)}; ignored")
-            elif "type" not in entity.model_fields_set:
+            elif entity.id not in self.typed:
                 update["type"] = EntityType(kind)
+                self.typed.add(entity.id)
             elif kind != entity.type.value:
                 self.note(region.rid, f"{region}: entity type {kind!r} differs from {entity.type.value!r} set on an "
                                       f"earlier mention of {entity.id!r}; kept {entity.type.value!r}")
@@ -155,15 +194,13 @@ class _Converter(RegionReader):
         if qid is not None:
             if not _WIKIDATA.match(qid):
                 self.reject(region.rid, f"{region}: Wikidata id {qid!r} is not like Q7747; ignored: fix the box")
-            elif entity.wikidata is None:
+            elif entity.id not in self.identified:
                 update["wikidata"] = qid
+                self.identified.add(entity.id)
             elif qid != entity.wikidata:
                 self.note(region.rid, f"{region}: Wikidata id {qid!r} differs from {entity.wikidata!r} set on an "
                                       f"earlier mention of {entity.id!r}; kept {entity.wikidata!r}")
-        if not update:
-            return entity
-        # model_validate (not model_copy) so the "type" field counts as set from here on.
-        return Entity.model_validate({**entity.model_dump(exclude_unset=True), **update})
+        return entity.model_copy(update=update) if update else entity
 
     def _agreed(self, regions: list[Region], control: str) -> str | None:
         """The one value of a per-quote control over the quote's fragments (None when unset)."""
@@ -241,30 +278,54 @@ class _Converter(RegionReader):
         speaker_mention = self._speaker_mention(fragments, mentions, said_by)
         speaker_entity = None
         try:
-            name = self._agreed(fragments, SPEAKER_ENTITY)
+            found = self._speaker(fragments, entities)
         except Rejected as e:
-            self.reject(e.region_id, e.message + " (speaker box ignored)")
-            name = None
-        entity_id = None
-        if name is not None:
-            try:
-                entity_id = checked_entity_id(name, f"{head}: speaker box")
-            except Rejected as e:
-                self.reject(head.rid, e.message + " (speaker box ignored)")
-        if entity_id is not None:
+            self.reject(e.region_id or head.rid, e.message)
+            found = None
+        if found is not None:
+            speaker, how = found
             if speaker_mention is not None:
-                if mentions[speaker_mention].entity_id != entity_id:
-                    self.reject(head.rid, f"{head}: speaker box says {name!r} but said_by links mention "
+                if mentions[speaker_mention].entity_id != speaker.id:
+                    self.reject(head.rid, f"{head}: speaker {how} says {speaker.name!r} but said_by links mention "
                                           f"{speaker_mention!r} of {mentions[speaker_mention].entity_id!r}; "
-                                          "kept the mention: clear the box")
+                                          f"kept the mention: clear the {how}")
             else:
-                entities.setdefault(entity_id, Entity(id=entity_id, name=name))
-                speaker_entity = entity_id
+                entities.setdefault(speaker.id, speaker)
+                speaker_entity = speaker.id
         return Quote(
             id=head.item_id, kind=QuoteKind(kind), content=[r.span for r in fragments], cue=cue,
             speaker_mention_id=mentions[speaker_mention].id if speaker_mention else None,
             speaker_entity_id=speaker_entity,
         )
+
+    def _speaker(self, fragments: list[Region], entities: dict[str, Entity]) -> tuple[Entity, str] | None:
+        """The speaker a quote names without a mention, and how ("pick" from the list, or speaker "box")."""
+        head = fragments[0]
+        try:
+            picked = self._agreed(fragments, SPEAKER_CHOICE)
+        except Rejected as e:
+            raise Rejected(e.region_id, e.message + " (speaker pick ignored)") from None
+        try:
+            name = self._agreed(fragments, SPEAKER_ENTITY)
+        except Rejected as e:
+            raise Rejected(e.region_id, e.message + " (speaker box ignored)") from None
+        if picked is not None:
+            try:
+                entry = listed_entity(self.entities, picked, f"{head}: speaker")
+                self._one_of(f"{head}: speaker", entry, name, "speaker")
+            except Rejected as e:
+                raise Rejected(head.rid, e.message + " (speaker pick ignored)") from None
+            return entities.get(entry.id) or entry.entity(), "pick"
+        if name is None:
+            return None
+        try:
+            entity_id = checked_entity_id(name, f"{head}: speaker box")
+        except Rejected as e:
+            raise Rejected(head.rid, e.message + " (speaker box ignored)") from None
+        entry = self._listed_as(head.rid, f"{head}: speaker box", name)
+        if entry is not None:
+            return entities.get(entry.id) or entry.entity(), "box"
+        return entities.get(entity_id) or Entity(id=entity_id, name=name), "box"
 
     def _speaker_mention(self, fragments, mentions, said_by) -> str | None:
         head = fragments[0]

@@ -9,10 +9,17 @@ which ``document_to_results`` writes and ``results_to_document`` reads back unch
   ``<quote id>.<n>`` (n = 1, 2, ...) chained by ``continues``, and the cue is ``<quote id>.cue``.
   Label Studio has one id namespace per annotation, so ids that clash there are an error.
   Region ids Label Studio made up that are not valid item ids are escaped (``ids.item_id_for``).
-- Entities exist through their mentions: every Mention region carries its entity's name
-  (``entity`` box), type and Wikidata id, and the entity id is ``schemas.entity_id_for(name)``. An
-  entity with no mention survives only as a quote's speaker (``speaker_entity`` box on the
-  quote's first fragment), with type ``other`` and no Wikidata id.
+- Entities exist through their mentions. Without an entity list (``entities`` None), every Mention
+  region carries its entity's name (``entity`` box), type and Wikidata id, and the entity id is
+  ``schemas.entity_id_for(name)``. An entity with no mention survives only as a quote's speaker
+  (``speaker_entity`` box on the quote's first fragment), with type ``other`` and no Wikidata id.
+- With the task's entity list (a ``schemas.inventory.EntityInventory``), an entity the list has (by
+  id) is picked: its Mention regions carry ``entity_id`` = the entity id (the list's entry gives
+  name, type and Wikidata id), plus ``entity_type`` / ``wikidata`` only where the document's differ
+  from the entry's; a speaker without a mention is picked with ``speaker_entity_id``. The document's
+  name must be the entry's, and so must, for a speaker without a mention, type and Wikidata id. An
+  entity the list lacks is typed as above, and its name must not be one the list knows (an alias
+  would be read back as the listed entity).
 - Quote kind is set on every fragment; ``said_by`` goes from the first fragment to the speaker
   mention, and then ``speaker_entity_id`` is None (the mention says who). Reading back, a
   per-quote value may sit on any fragment, and values on several fragments must agree.
@@ -37,11 +44,13 @@ from annotate.labelstudio.config import (
     CUE,
     CUE_OF,
     ENTITY,
+    ENTITY_CHOICE,
     ENTITY_TYPE,
     KIND,
     MENTION,
     SAID_BY,
     SPAN_LABELS,
+    SPEAKER_CHOICE,
     SPEAKER_ENTITY,
     STANCE_POLARITY,
     STANCE_TARGET,
@@ -60,7 +69,8 @@ from annotate.labelstudio.wire import (
     TextAreaValue,
     to_json,
 )
-from schemas import AnnotatedDocument, EntityType, Mention, Quote, Span, Stance, ToolkitError
+from schemas import AnnotatedDocument, Entity, EntityType, Mention, Quote, Span, Stance, ToolkitError
+from schemas.inventory import EntityInventory, InventoryEntry
 
 
 def _region(region_id: str, span: Span, label: str) -> LabelsResult:
@@ -83,22 +93,32 @@ def _relation(from_id: str, to_id: str, label: str) -> RelationResult:
     return RelationResult(from_id=from_id, to_id=to_id, direction="right", labels=[label])
 
 
-def document_to_results(doc: AnnotatedDocument) -> list[dict[str, Any]]:
-    """``document_to_items(doc)`` as Label Studio JSON."""
-    return [to_json(item) for item in document_to_items(doc)]
+def document_to_results(doc: AnnotatedDocument, entities: EntityInventory | None = None) -> list[dict[str, Any]]:
+    """``document_to_items(doc, entities)`` as Label Studio JSON."""
+    return [to_json(item) for item in document_to_items(doc, entities)]
 
 
-def document_to_items(doc: AnnotatedDocument) -> list[ResultItem]:
+def document_to_items(doc: AnnotatedDocument, entities: EntityInventory | None = None) -> list[ResultItem]:
     """The Label Studio result list for ``doc`` in the canonical form (module docstring).
 
+    ``entities``: the entity list of the task the results are for; the entities it has are picked.
     Raises ``ToolkitError`` for what the labeling config cannot hold: a stance without evidence,
     or whose holder is not its evidence's speaker, a quote evidencing two stances, a claimant or
     typed entity without a mention, an entity nothing refers to, names that give one entity id,
-    or item ids that clash as region ids.
+    an entity that differs from its entry in the list, or item ids that clash as region ids.
     """
-    entities = {e.id: e for e in doc.entities}
+    listed = _listed(doc, entities)
+    by_id = {e.id: e for e in doc.entities}
     by_slug: dict[str, str] = {}
     for e in doc.entities:
+        if e.id in listed:
+            continue
+        if entities is not None and entities.find(e.name) is not None:
+            raise ToolkitError(
+                f"article {doc.article.id!r}: entity {e.id!r} is not in the entity list, but its name {e.name!r} is "
+                f"the list's {entities.find(e.name).id!r}, so Label Studio would link it there; link it to that "
+                "entity or rename it"
+            )
         try:
             slug = checked_entity_id(e.name, f"entity {e.id!r}")
         except Rejected as err:
@@ -116,6 +136,13 @@ def document_to_items(doc: AnnotatedDocument) -> list[ResultItem]:
     speakers_without_mention = {q.speaker_entity_id for q in doc.quotes if q.speaker_mention_id is None}
     for e in doc.entities:
         if e.id in first_mention:
+            continue
+        if e.id in listed and e.id in speakers_without_mention:
+            if e != listed[e.id].entity():
+                raise ToolkitError(
+                    f"entity {e.id!r}: differs from its entry in the entity list ({listed[e.id].shown()}, Wikidata "
+                    f"{listed[e.id].wikidata}) and has no mention to say how; give it the list's type and Wikidata id"
+                )
             continue
         if e.id not in speakers_without_mention:
             raise ToolkitError(
@@ -162,11 +189,18 @@ def document_to_items(doc: AnnotatedDocument) -> list[ResultItem]:
         return region_id
 
     for m in mentions:
-        entity = entities[m.entity_id]
+        entity = by_id[m.entity_id]
         rid = claim_region(m.id, f"mention {m.id!r}")
-        results += [_region(rid, m.span, MENTION), _text_box(rid, m.span, ENTITY, entity.name),
-                    _choice(rid, m.span, ENTITY_TYPE, entity.type.value)]
-        if entity.wikidata:
+        results.append(_region(rid, m.span, MENTION))
+        entry = listed.get(entity.id)
+        if entry is None:
+            results += [_text_box(rid, m.span, ENTITY, entity.name),
+                        _choice(rid, m.span, ENTITY_TYPE, entity.type.value)]
+        else:
+            results.append(_choice(rid, m.span, ENTITY_CHOICE, entity.id))
+            if entity.type is not entry.type:
+                results.append(_choice(rid, m.span, ENTITY_TYPE, entity.type.value))
+        if entity.wikidata and (entry is None or entity.wikidata != entry.wikidata):
             results.append(_text_box(rid, m.span, WIKIDATA, entity.wikidata))
     for q in sorted(doc.quotes, key=quote_order):
         ids = [claim_region(q.id if n == 0 else f"{q.id}.{n}", f"quote {q.id!r} fragment {n}")
@@ -180,8 +214,10 @@ def document_to_items(doc: AnnotatedDocument) -> list[ResultItem]:
                         _choice(first, head, STANCE_POLARITY, stance.polarity.value)]
         if q.speaker_mention_id is not None:
             results.append(_relation(first, q.speaker_mention_id, SAID_BY))
+        elif q.speaker_entity_id in listed:
+            results.append(_choice(first, head, SPEAKER_CHOICE, q.speaker_entity_id))
         elif q.speaker_entity_id is not None:
-            results.append(_text_box(first, head, SPEAKER_ENTITY, entities[q.speaker_entity_id].name))
+            results.append(_text_box(first, head, SPEAKER_ENTITY, by_id[q.speaker_entity_id].name))
         results += [_relation(a, b, CONTINUES) for a, b in zip(ids, ids[1:])]
         if q.cue is not None:
             cue = claim_region(f"{q.id}.cue", f"quote {q.id!r} cue")
@@ -197,6 +233,27 @@ def document_to_items(doc: AnnotatedDocument) -> list[ResultItem]:
                 )
             results.append(_relation(rid, first_mention[c.claimant_entity_id].id, CLAIMED_BY))
     return results
+
+
+def _listed(doc: AnnotatedDocument, entities: EntityInventory | None) -> dict[str, InventoryEntry]:
+    """The document's entities that the list has (by id), each with its entry; checked to be picked as they are."""
+    listed: dict[str, InventoryEntry] = {}
+    for e in doc.entities:
+        entry = entities.get(e.id) if entities is not None else None
+        if entry is None:
+            continue
+        if e.name != entry.name or (e.wikidata is None and entry.wikidata is not None):
+            raise ToolkitError(
+                f"article {doc.article.id!r}: entity {e.id!r} ({_shown(e)}) differs from its entry in the entity list "
+                f"({_shown(entry.entity())}), and a pick from the list carries the entry's name and Wikidata id; "
+                "make the document's entity the list's (schemas.inventory.EntityInventory.canonical)"
+            )
+        listed[e.id] = entry
+    return listed
+
+
+def _shown(e: Entity) -> str:
+    return f"{e.name!r}, {e.type.value}" + (f", {e.wikidata}" if e.wikidata else "")
 
 
 def quote_order(q: Quote) -> tuple[int, int, str]:

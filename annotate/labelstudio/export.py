@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from annotate.labelstudio.config import ENTITIES
 from annotate.labelstudio.decode import ConversionOutcome, results_to_document
+from annotate.labelstudio.entities import task_inventory
 from annotate.labelstudio.ids import Rejected, Rejection
 from annotate.labelstudio.repair import Repair
 from annotate.labelstudio.wire import ExportedAnnotation, ExportedTask, ExportedUser
@@ -77,6 +79,7 @@ def parse_export(
     *,
     targets: TargetInventory | None = None,
     first_position: int = 0,
+    annotation_mode: Literal["blind", "shared"] | None = None,
 ) -> ExportConversion:
     """Convert a full Label Studio JSON export (tasks with data, annotations, predictions, drafts).
 
@@ -88,6 +91,7 @@ def parse_export(
     that fails is rejected as a whole. Raises ``ToolkitError`` only when ``raw`` is no task list.
     ``first_position``: the position of ``raw``'s first task in the whole export (``raw`` is a piece of
     it), so that messages naming a task by position ("task #n") name it in the whole export.
+    ``annotation_mode`` is written into every document's provenance (how the annotators worked, if known).
     """
     tasks = load_export(raw)
     out = ExportConversion(tasks=len(tasks), annotations=0, documents=[])
@@ -123,10 +127,15 @@ def parse_export(
             out.skipped.tasks_without_annotations += 1
             continue
         try:
-            article = _task_article(task, articles_by_id)
+            article = task_article(task, articles_by_id)
         except Rejected as e:
             out.rejections.append(Rejection(region_id=None, task_id=task.id, message=e.message))
             continue
+        try:  # the entity list its annotators picked from; unreadable, each pick is rejected on its own
+            entities = task_inventory(task.data.get(ENTITIES), f"task {task.id}")
+        except Rejected as e:
+            out.rejections.append(Rejection(region_id=None, task_id=task.id, message=e.message))
+            entities = None
         for m, raw_annotation in enumerate(raw_annotations):
             out.annotations += 1
             try:
@@ -140,9 +149,10 @@ def parse_export(
                 out.skipped.cancelled += 1
                 continue
             annotator = annotator_of(annotation)
-            provenance, notes = _provenance(task, annotation, annotator)
+            provenance, notes = _provenance(task, annotation, annotator, annotation_mode)
             try:
-                outcome = results_to_document(article, annotation.result, provenance, targets=targets)
+                outcome = results_to_document(article, annotation.result, provenance, targets=targets,
+                                              entities=entities)
             except ToolkitError as e:
                 out.rejections.append(Rejection(region_id=None, task_id=task.id, annotation_id=annotation.id,
                                                 message=f"task {task.id} annotation {annotation.id}: {e}"))
@@ -205,7 +215,8 @@ def _unpaired_surrogate(value: Any) -> str | None:
     return None
 
 
-def _task_article(task: ExportedTask, articles_by_id: Mapping[str, Article] | None) -> Article:
+def task_article(task: ExportedTask, articles_by_id: Mapping[str, Article] | None) -> Article:
+    """The article a task shows, rebuilt from its data, its sha256 checked; ``Rejected`` when it cannot be."""
     data = task.data
     where = f"task {task.id}"
     text, article_id, sha = data.get("text"), data.get("article_id"), data.get("sha256")
@@ -247,11 +258,12 @@ def annotator_of(annotation: ExportedAnnotation) -> str:
 
 
 def _provenance(
-    task: ExportedTask, annotation: ExportedAnnotation, annotator: str
+    task: ExportedTask, annotation: ExportedAnnotation, annotator: str, annotation_mode: str | None = None
 ) -> tuple[Provenance, list[Repair]]:
     fields = dict(annotator=annotator, origin="label-studio", task_id=task.id, annotation_id=annotation.id,
                   created_at=annotation.created_at, updated_at=annotation.updated_at,
-                  lead_time=annotation.lead_time, ground_truth=annotation.ground_truth)
+                  lead_time=annotation.lead_time, ground_truth=annotation.ground_truth,
+                  annotation_mode=annotation_mode)
     try:
         return Provenance(**fields), []
     except ValidationError as e:

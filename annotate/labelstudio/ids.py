@@ -1,9 +1,9 @@
 """Canonical ids shared by the encoder and the decoder, and how a rejected item is reported.
 
-Entity ids come from names (``schemas.entity_id_for``), stance ids from (holder, target,
-polarity), item ids from Label Studio region ids (escaped when Label Studio made up an id that
-is not a valid item id). ``Rejected`` is raised where an item is built and becomes a ``Rejection``
-in the pull report.
+Entity ids come from the task's entity list when picked (``listed_entity``), else from typed names
+(``schemas.entity_id_for``); stance ids from (holder, target, polarity), item ids from Label Studio
+region ids (escaped when Label Studio made up an id that is not a valid item id). ``Rejected`` is
+raised where an item is built and becomes a ``Rejection`` in the pull report.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import re
 from pydantic import BaseModel, ConfigDict
 
 from schemas import Polarity, entity_id_for
+from schemas.inventory import EntityInventory, InventoryEntry
 
 ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$")
 
@@ -46,6 +47,20 @@ def checked_entity_id(name: str, where: object) -> str:
     if len(entity_id) > 120:  # leaves room for stance ids (holder:target:polarity, at most 200)
         raise Rejected(None, f"{where}: entity name {name[:40]!r}... is too long for an id; shorten it")
     return entity_id
+
+
+def listed_entity(entities: EntityInventory | None, value: str, where: object) -> InventoryEntry:
+    """The entry of the task's entity list that a picked ``value`` (an entity id) names, or ``Rejected``.
+
+    A value the list lacks comes from a prediction or annotation made with another list (a stale
+    prediction, or a list changed since the task was imported).
+    """
+    entry = entities.get(value) if entities is not None else None
+    if entry is not None:
+        return entry
+    listed = "has no entity list" if entities is None else f"lists {len(entities.entities)} entities, not this one"
+    raise Rejected(None, f"{where}: entity {value!r} is picked, but the task {listed} (a prediction or annotation "
+                         "made with another list); pick the entity again, or type it as a new one")
 
 
 def stance_id_for(holder_entity_id: str, target_id: str, polarity: Polarity) -> str:

@@ -8,6 +8,7 @@ the live server before it is used. The project id is recorded in ``project.json`
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from typing import Literal
 
@@ -48,6 +49,7 @@ class ProjectStatus(BaseModel):
     per_annotator: dict[str, int]
     wanted: int
     short: dict[str, int]  # article id -> annotations so far, for articles with fewer than ``wanted``
+    median_lead_time: dict[str, float] = {}  # annotator -> median seconds per submitted annotation (LS's lead_time)
 
 
 def record_path():
@@ -132,17 +134,22 @@ def current_project(client: StudioClient) -> ProjectInfo:
 def summarize(project: ProjectInfo, tasks: list[ExportedTask], emails: dict[int, str]) -> ProjectStatus:
     """Count submitted (not skipped) annotations per annotator and per article."""
     per_annotator: Counter[str] = Counter()
+    lead_times: dict[str, list[float]] = {}
     short: dict[str, int] = {}
     total = 0
     for task in tasks:
         done = [a for a in task.annotations if not a.was_cancelled]
         total += len(done)
         per_annotator.update(emails.get(a.completed_by, f"user {a.completed_by}") for a in done)
+        for a in done:
+            if a.lead_time is not None:
+                lead_times.setdefault(emails.get(a.completed_by, f"user {a.completed_by}"), []).append(a.lead_time)
         if len(done) < project.maximum_annotations:
             short[str(task.data.get("article_id") or f"task {task.id}")] = len(done)
     return ProjectStatus(
         project=project, tasks=len(tasks), annotations=total, per_annotator=dict(per_annotator.most_common()),
         wanted=project.maximum_annotations, short=short,
+        median_lead_time={name: statistics.median(values) for name, values in sorted(lead_times.items())},
     )
 
 

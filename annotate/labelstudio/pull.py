@@ -26,13 +26,14 @@ import hashlib
 import os
 import secrets
 import shutil
+import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, Literal, NamedTuple
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from annotate.labelstudio.client import StudioClient
 from annotate.labelstudio.export import ExportConversion, SkippedCounts, latest_rank, parse_export, superseded
@@ -48,6 +49,18 @@ from schemas.paths import state_dir
 PULLS_DIR = "pulls"
 EXPORT_SUFFIX, DOCS_SUFFIX, REPORT_SUFFIX = ".export.json", ".docs.jsonl", ".report.json"
 SUFFIXES = (EXPORT_SUFFIX, DOCS_SUFFIX, REPORT_SUFFIX)
+
+
+class LeadTimes(BaseModel):
+    """Seconds per annotation as Label Studio recorded them (``lead_time``), for one annotator's kept annotations."""
+
+    annotations: int  # with a lead time
+    median: float
+    total: float
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> LeadTimes:
+        return cls(annotations=len(seconds), median=statistics.median(seconds), total=sum(seconds))
 
 
 class PullReport(BaseModel):
@@ -66,6 +79,7 @@ class PullReport(BaseModel):
     skipped: SkippedCounts
     repairs: list[Repair]
     rejections: list[Rejection]
+    lead_times: dict[str, LeadTimes] = Field(default_factory=dict)  # annotator -> the kept annotations' lead times
 
 
 class PullResult(BaseModel):
@@ -90,6 +104,7 @@ class _Kept(NamedTuple):
     annotation_id: int | None
     repairs: list[Repair]
     rejections: list[Rejection]
+    lead_time: float | None
 
 
 class _Merge:
@@ -121,7 +136,8 @@ class _Merge:
             p = doc.provenance
             line = (doc.model_dump_json() + "\n").encode("utf-8")
             kept = _Kept(latest_rank(p.updated_at or p.created_at, p.annotation_id), self.spool.tell(), len(line),
-                         p.task_id, p.annotation_id, repairs[p.annotation_id], rejections[p.annotation_id])
+                         p.task_id, p.annotation_id, repairs[p.annotation_id], rejections[p.annotation_id],
+                         p.lead_time)
             self.spool.write(line)
             key = (doc.article.id, p.annotator)
             previous = self.latest.get(key)
@@ -143,6 +159,13 @@ class _Merge:
             self.total.repairs += kept.repairs
             self.total.rejections += kept.rejections
         return len(self.latest), sorted({annotator for _, annotator in self.latest})
+
+    def lead_times(self) -> dict[str, LeadTimes]:
+        seconds: dict[str, list[float]] = defaultdict(list)
+        for (_, annotator), kept in sorted(self.latest.items()):
+            if kept.lead_time is not None:
+                seconds[annotator].append(kept.lead_time)
+        return {annotator: LeadTimes.of(values) for annotator, values in seconds.items()}
 
 
 def _pieces(raw: IO[bytes], pieces: list[tuple[int, int]] | None) -> Iterator[bytes]:
@@ -189,8 +212,13 @@ def pull_from_server(
     batch_size: int = DEFAULT_BATCH_SIZE,
     retry: RetryPolicy = RetryPolicy(),  # noqa: B008 (frozen)
     say: Callable[[str], None] = to_stderr,
+    annotation_mode: Literal["blind", "shared"] = "shared",
 ) -> PullResult:
-    """Export the project (default: the one ``annotate init`` recorded), keep the bytes, convert them."""
+    """Export the project (default: the one ``annotate init`` recorded), keep the bytes, convert them.
+
+    ``annotation_mode`` goes into each document's provenance: a project on one server is shared (every annotator
+    can see the others' annotations) unless the caller knows better (``annotate.labelstudio.blind.pull``).
+    """
     client = client or StudioClient.open_retrying(retry, say)
     if project_id is None:
         project_id = current_project(client).id
@@ -201,7 +229,7 @@ def pull_from_server(
             pieces = download_export(client, project_id, raw, batch_size=batch_size, retry=retry, say=say)
             _sync(raw)
         return _convert_and_place(raw_path, pieces, scratch, out, articles_by_id,
-                                  f"{client.url} project {project_id}", project_id, pulled_at)
+                                  f"{client.url} project {project_id}", project_id, pulled_at, annotation_mode)
 
 
 def pull_from_file(
@@ -228,6 +256,7 @@ def pull_from_file(
 def _convert_and_place(
     raw_path: Path, pieces: list[tuple[int, int]] | None, scratch: _Scratch, out: Path | None,
     articles_by_id: Mapping[str, Article] | None, source: str, project_id: int | None, pulled_at: datetime,
+    annotation_mode: Literal["blind", "shared"] | None = None,
 ) -> PullResult:
     """Convert the raw export piece by piece into temporary files, then claim the names and rename.
 
@@ -239,7 +268,8 @@ def _convert_and_place(
         with open(raw_path, "rb") as raw, open(scratch.path("spool"), "w+b") as spool, open(docs_tmp, "wb") as docs:
             merge = _Merge(spool)
             for piece in _pieces(raw, pieces):
-                merge.add(parse_export(piece, articles_by_id, first_position=merge.total.tasks))
+                merge.add(parse_export(piece, articles_by_id, first_position=merge.total.tasks,
+                                       annotation_mode=annotation_mode))
             documents, annotators = merge.write_documents(docs)
             _sync(docs)
     except ToolkitError as e:
@@ -260,7 +290,7 @@ def _convert_and_place(
         source=source, project_id=project_id, pulled_at=pulled_at, export_file=export_path.name,
         export_sha256=sha256, export_bytes=size, tasks=conversion.tasks, annotations=conversion.annotations,
         documents=documents, annotators=annotators, skipped=conversion.skipped, repairs=conversion.repairs,
-        rejections=conversion.rejections,
+        rejections=conversion.rejections, lead_times=merge.lead_times(),
     )
     try:
         os.replace(raw_path, export_path)

@@ -22,11 +22,13 @@ from annotate.labelstudio.config import (
     CUE,
     CUE_OF,
     ENTITY,
+    ENTITY_CHOICE,
     ENTITY_TYPE,
     KIND,
     MENTION,
     SAID_BY,
     SPAN_LABELS,
+    SPEAKER_CHOICE,
     SPEAKER_ENTITY,
     STANCE_POLARITY,
     STANCE_TARGET,
@@ -38,6 +40,7 @@ from annotate.labelstudio.repair import OffsetError, OffsetResolver, Repair
 from annotate.labelstudio.wire import RESULT_MODELS, ChoicesResult, LabelsResult, RelationResult, TextAreaResult
 from schemas import Article, Span, TargetInventory
 from schemas.errors import first_error
+from schemas.inventory import EntityInventory
 
 LABELS = (CONTENT, CUE, MENTION, CLAIM)
 # Relation label -> (label of its source region, label of its target region).
@@ -46,8 +49,9 @@ RELATION_ENDS = {SAID_BY: (CONTENT, MENTION), CUE_OF: (CUE, CONTENT), CONTINUES:
 # Per-region control -> (result type, the region label it belongs to).
 CONTROLS = {
     KIND: ("choices", CONTENT), STANCE_TARGET: ("choices", CONTENT), STANCE_POLARITY: ("choices", CONTENT),
-    SPEAKER_ENTITY: ("textarea", CONTENT), ENTITY: ("textarea", MENTION), ENTITY_TYPE: ("choices", MENTION),
-    WIKIDATA: ("textarea", MENTION), CHECK_WORTHY: ("choices", CLAIM),
+    SPEAKER_CHOICE: ("choices", CONTENT), SPEAKER_ENTITY: ("textarea", CONTENT), ENTITY_CHOICE: ("choices", MENTION),
+    ENTITY: ("textarea", MENTION), ENTITY_TYPE: ("choices", MENTION), WIKIDATA: ("textarea", MENTION),
+    CHECK_WORTHY: ("choices", CLAIM),
 }
 
 
@@ -78,9 +82,10 @@ class RegionReader:
     relations read the other way round are noted (``repairs``). ``decode`` builds the items on top.
     """
 
-    def __init__(self, article: Article, targets: TargetInventory | None):
+    def __init__(self, article: Article, targets: TargetInventory | None, entities: EntityInventory | None = None):
         self.article = article
         self.targets = targets
+        self.entities = entities  # the task's entity list, which picked entity ids must be in
         self.resolver = OffsetResolver(article.text)
         self.repairs: list[Repair] = []
         self.rejections: list[Rejection] = []

@@ -2,7 +2,8 @@
 
 Result items (``labels``, ``choices``, ``textarea``, ``relation``) are what ``encode`` builds and
 ``regions`` validates; the exported task, annotation and user are what an export (or
-``StudioClient.export_tasks``) holds; ``NewTask`` and ``Prediction`` are what an import sends.
+``StudioClient.export_tasks``) holds; ``NewTask`` and ``Prediction`` are what an import sends, and
+``EntityOption`` is one entry of a task's entity list (``annotate.labelstudio.entities``).
 Models are serialised (``to_json``) only where they leave for the server, in ``client``.
 
 Reading, Label Studio adds fields of its own (origin, score, readonly, ...): what is not read
@@ -125,6 +126,26 @@ class ExportedTask(BaseModel):
 # ---------------------------------------------------------------- what an import sends
 
 
+class EntityOption(BaseModel):
+    """One entry of a task's entity list (``data.entities``), as Label Studio's dynamic choices read it.
+
+    The drop-down shows ``value`` ("Vladimir Putin (person)") and the result records ``alias``, the
+    entity id (Label Studio puts a choice's alias in the result in place of its value); ``hint`` shows
+    on hover. Label Studio ignores the ``entity_*`` keys: they carry the rest of the entry, so that an
+    export alone says what each id in its results was.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    value: str
+    alias: str
+    hint: str | None = None
+    entity_name: str
+    entity_type: str
+    entity_wikidata: str | None = None
+    entity_aliases: list[str] = Field(default_factory=list)
+
+
 class Prediction(BaseModel):
     """A pre-annotation: the results a model (or another annotator's version) proposes."""
 
@@ -135,7 +156,7 @@ class Prediction(BaseModel):
 class NewTask(BaseModel):
     """A task to import: its data, and its predictions (None: the key is left out of the request)."""
 
-    data: dict[str, str]
+    data: dict[str, str | list[EntityOption]]
     predictions: list[Prediction] | None = None
 
 

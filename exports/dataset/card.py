@@ -30,6 +30,7 @@ from schemas.guidelines import Guidelines
 TASK_CATEGORIES = ["token-classification", "text-classification"]
 DEFAULT_LICENSE = "cc-by-4.0"
 DEFAULT_PRETTY_NAME = "News attribution: quotes, speakers, stances and claims"
+NOT_RECORDED = "not recorded"  # raw documents whose provenance does not say how the annotators worked
 SOURCES_LISTED = 200  # articles listed one by one in the provenance section; above that, counts per outlet
 
 
@@ -68,6 +69,7 @@ class ProvenanceSummary:
     articles: int = 0
     document_schema_versions: set[str] = field(default_factory=set)
     annotator_documents: dict[str, int] = field(default_factory=dict)
+    annotation_modes: dict[str, int] = field(default_factory=dict)  # "blind" / "shared" / NOT_RECORDED -> raw documents
     gold_supporters: dict[str, int] = field(default_factory=dict)
     languages: set[str] = field(default_factory=set)
     outlets: dict[str, int] = field(default_factory=dict)
@@ -239,10 +241,30 @@ def _agreement(ctx: CardContext) -> str:
             for r in ctx.agreement.rows]
     return (
         "## Agreement\n\n"
-        f"Inter-annotator agreement on the raw annotations, corpus level (from `{ctx.agreement.source}`, written by "
-        "`annotate agreement --json`; bootstrap confidence intervals over articles; n = units the figure rests on):"
-        "\n\n" + _table(["metric", "layer", "value", ci_header, "n"], rows) + _statement_agreement(ctx)
+        f"{_agreement_kind(ctx.provenance)} on the raw annotations, corpus level (from `{ctx.agreement.source}`, "
+        "written by `annotate agreement --json`; bootstrap confidence intervals over articles; n = units the figure "
+        "rests on):\n\n" + _table(["metric", "layer", "value", ci_header, "n"], rows) + _statement_agreement(ctx)
     )
+
+
+def _agreement_kind(p: ProvenanceSummary) -> str:
+    """Only annotators who could not see each other's work give an inter-annotator agreement figure."""
+    if p.annotation_modes and set(p.annotation_modes) == {"blind"}:
+        return "Inter-annotator agreement (every annotator worked blind)"
+    if p.annotation_modes.get("shared"):
+        return ("Agreement between annotators who worked in one shared project, where each could see the others' "
+                "annotations: not an independent measurement,")
+    return "Agreement (the documents do not record whether the annotators could see each other's work; see the notes)"
+
+
+def _annotation_modes(p: ProvenanceSummary) -> str:
+    said = {
+        "blind": "blind: each annotator had a Label Studio server of their own and saw no one else's annotations",
+        "shared": "shared: one Label Studio project, where every annotator could see the others' annotations",
+        NOT_RECORDED: "not recorded in the documents (e.g. converted from a file)",
+    }
+    rows = [[said.get(mode, mode), n] for mode, n in sorted(p.annotation_modes.items())]
+    return "### How the annotations were made\n\n" + _table(["mode", "raw documents"], rows) if rows else ""
 
 
 def _targets(ctx: CardContext) -> str:
@@ -265,6 +287,7 @@ def _provenance(ctx: CardContext) -> str:
         f"- Guidelines version {ctx.guidelines.version}; target inventory version {ctx.targets.version}.",
         f"- {p.articles} articles; {p.gold_documents} gold (adjudicated) documents; "
         f"{sum(p.annotator_documents.values())} raw annotator documents.\n",
+        _annotation_modes(p),
         "### Annotators\n",
         _table(["annotator", "raw documents", "gold items supported"], annotators) if annotators
         else "No annotator is named in this release.\n",

@@ -37,6 +37,7 @@ from exports.dataset import release as rel
 from exports.dataset.card import (
     DEFAULT_LICENSE,
     DEFAULT_PRETTY_NAME,
+    NOT_RECORDED,
     SOURCES_LISTED,
     Agreement,
     ArticleSource,
@@ -256,6 +257,8 @@ class _Build:
         self._emit(ANNOTATIONS.name, split, row)
         p = self.provenance
         p.annotator_documents[annotator] = p.annotator_documents.get(annotator, 0) + 1
+        mode = doc.provenance.annotation_mode or NOT_RECORDED
+        p.annotation_modes[mode] = p.annotation_modes.get(mode, 0) + 1
         p.document_schema_versions.add(doc.schema_version)
 
     def close(self) -> None:
