@@ -12,6 +12,25 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
+
+# Finds ``needle`` in the rendered article and returns the viewport points of its first and last
+# character, so the mouse can drag over exactly those characters (``page.evaluate(SELECTION_POINTS_JS, needle)``).
+SELECTION_POINTS_JS = """(needle) => {
+  const root = document.querySelector('.lsf-richtext__container');
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const i = node.data.indexOf(needle);
+    if (i < 0) continue;
+    const range = document.createRange();
+    range.setStart(node, i);
+    range.setEnd(node, i + needle.length);
+    const rects = Array.from(range.getClientRects()).filter(r => r.width > 0);
+    const first = rects[0], last = rects[rects.length - 1];
+    return {x1: first.left + 1, y1: first.top + first.height / 2, x2: last.right - 1, y2: last.top + last.height / 2};
+  }
+  return null;
+}"""
+
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists() or shutil.which("chromium") is None,
                                     reason="Debian's chromium is not installed (make test installs it)")
 

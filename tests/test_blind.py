@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from chromium import logged_in_page, needs_chromium
 from typer.testing import CliRunner
 
 from annotate.cli import app
@@ -27,7 +28,6 @@ from annotate.labelstudio.config import generate_labeling_config
 from schemas.articles import load_articles, load_targets
 from schemas.documents import read_documents
 from schemas.paths import SEED_TARGETS, SEEDS_DIR
-from tests.chromium import logged_in_page, needs_chromium
 
 pytestmark = pytest.mark.server
 runner = CliRunner()

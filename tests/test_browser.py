@@ -11,7 +11,7 @@ ends and non-breaking spaces: it is how we know that Label Studio 1.23.2's offse
 from __future__ import annotations
 
 import pytest
-from chromium import logged_in_page, needs_chromium
+from chromium import SELECTION_POINTS_JS, logged_in_page, needs_chromium
 
 from annotate.labelstudio.annotators import add_annotator
 from annotate.labelstudio.preload import preload
@@ -25,23 +25,6 @@ pytestmark = [
     needs_chromium,
 ]
 
-# Finds ``needle`` in the rendered article and returns the viewport points of its first and last
-# character, so the mouse can drag over exactly those characters.
-SELECTION_POINTS_JS = """(needle) => {
-  const root = document.querySelector('.lsf-richtext__container');
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const i = node.data.indexOf(needle);
-    if (i < 0) continue;
-    const range = document.createRange();
-    range.setStart(node, i);
-    range.setEnd(node, i + needle.length);
-    const rects = Array.from(range.getClientRects()).filter(r => r.width > 0);
-    const first = rects[0], last = rects[rects.length - 1];
-    return {x1: first.left + 1, y1: first.top + first.height / 2, x2: last.right - 1, y2: last.top + last.height / 2};
-  }
-  return null;
-}"""
 
 ANNOTATOR = "browser.annotator@example.com"
 PASSWORD = "Browser-Test-Passw0rd"

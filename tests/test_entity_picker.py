@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from chromium import logged_in_page, needs_chromium
+from chromium import SELECTION_POINTS_JS, logged_in_page, needs_chromium
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_labelstudio import (
@@ -241,22 +241,6 @@ STORY_LIST = EntityInventory(story="picker-story", entities=[
                    aliases=["Zelensky", "Zelenskyy"]),
     InventoryEntry(id="emmanuel-macron", name="Emmanuel Macron", type="person", wikidata="Q3052772"),
 ])
-# The viewport points of the first and last character of ``needle`` in the rendered text (test_browser.py's).
-SELECTION_POINTS_JS = """(needle) => {
-  const root = document.querySelector('.lsf-richtext__container');
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const i = node.data.indexOf(needle);
-    if (i < 0) continue;
-    const range = document.createRange();
-    range.setStart(node, i);
-    range.setEnd(node, i + needle.length);
-    const rects = Array.from(range.getClientRects()).filter(r => r.width > 0);
-    const first = rects[0], last = rects[rects.length - 1];
-    return {x1: first.left + 1, y1: first.top + first.height / 2, x2: last.right - 1, y2: last.top + last.height / 2};
-  }
-  return null;
-}"""
 
 
 def draw_region(page, needle: str, label: str) -> None:
