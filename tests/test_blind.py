@@ -74,8 +74,7 @@ def world(ls_server, tmp_path_factory) -> Iterator[BlindRecord]:
         preload_blind(record, load_articles([SEEDS_DIR]), predictions=False)
         yield record
     finally:
-        current = read_blind()
-        for desk in (current or record).desks.values() if (current or record) else []:
+        for desk in (read_blind() or BlindRecord(wanted=1, title="", label_config="")).desks.values():
             stop_desk(desk)
         os.environ["ANNOTATE_HOME"] = before
 

@@ -68,3 +68,12 @@ def test_a_broken_blind_record_is_one_clear_error(tmp_path):
     result = run_cli("status", home=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "blind.json" in result.stderr and "remove it to leave blind mode" in result.stderr
+
+
+def test_new_revisions_are_refused_in_blind_mode_before_anything_is_sent(tmp_path):
+    record = '{"wanted": 2, "title": "t", "label_config": "<View/>"}'
+    (tmp_path / "blind.json").write_text(record, encoding="utf-8")
+    result = run_cli("preload", "--new-revision", home=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--new-revision is not for blind mode" in result.stderr and "new id" in result.stderr
+    assert (tmp_path / "blind.json").read_text(encoding="utf-8") == record  # nothing written

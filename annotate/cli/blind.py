@@ -7,7 +7,7 @@ and hand over here when blind mode is on; each function calls the library once a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -104,14 +104,14 @@ def preload(record: BlindRecord, articles: list, batch_size: int, predictions: b
         typer.echo(f"  {article_id}: only {n} annotator(s) for it, {record.wanted} wanted; add annotators")
 
 
-def pull(record: BlindRecord, out: Path | None) -> None:
+def pull(record: BlindRecord, out: Path | None, **options: Any) -> None:
     from annotate.labelstudio.blind.pull import pull_blind
 
-    result = pull_blind(record, out)
+    result = pull_blind(record, out, **options)
     r = result.report
     typer.echo(f"pulled {len(r.desks)} desk(s) (blind): {r.documents} documents by {len(r.annotators)} annotators")
     for d in r.desks:
-        lead = f", median lead time {d.median_lead_time:.0f} s" if d.median_lead_time is not None else ""
+        lead = f", median lead time {d.lead_times.median:.0f} s" if d.lead_times is not None else ""
         left = f"; left out documents by {', '.join(d.left_out)}" if d.left_out else ""
         typer.echo(f"  {d.email} ({d.state}): {d.documents} documents{lead}{left}")
     typer.echo(f"{len(r.rejections)} rejections, {len(r.drift)} problems, {len(r.short)} article(s) short of "

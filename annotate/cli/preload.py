@@ -27,22 +27,25 @@ def register(app: typer.Typer) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         from annotate.labelstudio import preload as preloading
+        from annotate.labelstudio.blind.record import read_blind
         from annotate.labelstudio.client import StudioClient
         from annotate.labelstudio.project import current_project
-        from schemas.articles import load_articles
-        from schemas.paths import SEEDS_DIR
-
-        articles = load_articles(paths or [SEEDS_DIR])
-        from annotate.labelstudio.blind.record import read_blind
         from annotate.labelstudio.story_entities import StoryEntities
+        from schemas import ToolkitError
+        from schemas.articles import load_articles
         from schemas.documents import read_documents
         from schemas.inventory import SEED_ENTITIES, read_inventory
+        from schemas.paths import SEEDS_DIR
 
+        record = read_blind()
+        if record is not None and new_revision:
+            raise ToolkitError("--new-revision is not for blind mode: the desks' copies of an article must stay "
+                               "one text; give the changed article a new id instead")
+        articles = load_articles(paths or [SEEDS_DIR])
         # Every story's entity list, from the inventories, the earlier gold and the baseline over its articles.
         stories = StoryEntities.build(
             articles, inventories=[read_inventory(p) for p in entities or [SEED_ENTITIES]],
             gold=read_documents(gold) if gold else [])
-        record = read_blind()
         if record is not None:  # blind mode: routed to N annotators, each on their own desk
             from annotate.cli.blind import preload as preload_blind
 

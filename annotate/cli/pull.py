@@ -46,17 +46,17 @@ def register(app: typer.Typer) -> None:
             raise ToolkitError("--project and --from exclude each other: pull from the server or convert a file")
         from annotate.labelstudio.blind.record import read_blind
 
+        by_id = {a.id: a for a in load_articles(articles)} if articles else None
+        policy = RetryPolicy(retries=retries, first_wait=retry_wait, retry_for=retry_for, timeout=timeout)
         record = read_blind()
         if record is not None and project is None and from_file is None:  # blind mode: every desk, merged
             from annotate.cli.blind import pull as pull_blind
 
-            pull_blind(record, out)
+            pull_blind(record, out, articles_by_id=by_id, batch_size=batch_size, retry=policy)
             return
-        by_id = {a.id: a for a in load_articles(articles)} if articles else None
         if from_file is not None:
             result = pull_from_file(from_file, out=out, articles_by_id=by_id)
         else:
-            policy = RetryPolicy(retries=retries, first_wait=retry_wait, retry_for=retry_for, timeout=timeout)
             result = pull_from_server(project, out=out, articles_by_id=by_id, batch_size=batch_size, retry=policy)
         typer.echo(_summary(result))
 

@@ -140,10 +140,11 @@ def summarize(project: ProjectInfo, tasks: list[ExportedTask], emails: dict[int,
     for task in tasks:
         done = [a for a in task.annotations if not a.was_cancelled]
         total += len(done)
-        per_annotator.update(emails.get(a.completed_by, f"user {a.completed_by}") for a in done)
         for a in done:
+            name = emails.get(a.completed_by, f"user {a.completed_by}")
+            per_annotator[name] += 1
             if a.lead_time is not None:
-                lead_times.setdefault(emails.get(a.completed_by, f"user {a.completed_by}"), []).append(a.lead_time)
+                lead_times.setdefault(name, []).append(a.lead_time)
         if len(done) < project.maximum_annotations:
             short[str(task.data.get("article_id") or f"task {task.id}")] = len(done)
     return ProjectStatus(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from annotate.labelstudio import server
 from annotate.labelstudio.annotators import AddedAnnotator, add_annotator, normalize_email
-from annotate.labelstudio.blind.record import BlindRecord, Desk, desks_root
+from annotate.labelstudio.blind.record import BlindRecord, Desk, desk_name, desks_root
 from annotate.labelstudio.client import StudioClient
 from annotate.labelstudio.connection import Connection
 from annotate.labelstudio.credentials import load_admin_credentials
@@ -47,8 +46,7 @@ def in_home(home: Path) -> Iterator[None]:
 
 
 def desk_home(email: str) -> Path:
-    name = re.sub(r"[^a-z0-9]+", "-", email.lower()).strip("-")
-    return (desks_root() / name).resolve()
+    return (desks_root() / desk_name(email)).resolve()
 
 
 def _free_port(host: str) -> int:

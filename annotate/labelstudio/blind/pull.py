@@ -10,20 +10,19 @@ the pull, with the others' files removed: a merged pull is whole or absent.
 
 from __future__ import annotations
 
-import re
 import shutil
-import statistics
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from annotate.labelstudio.blind.desks import desk_client
-from annotate.labelstudio.blind.record import BlindRecord, Desk
-from annotate.labelstudio.blind.status import Drift, blind_status
+from annotate.labelstudio.blind.record import BlindRecord, Desk, desk_name
+from annotate.labelstudio.blind.status import Drift, blind_status, exported_tasks
 from annotate.labelstudio.blind.sync import desk_project
 from annotate.labelstudio.ids import Rejection
-from annotate.labelstudio.pull import PullReport, pull_from_file, pull_from_server, pulls_dir
+from annotate.labelstudio.pull import LeadTimes, PullReport, pull_from_file, pull_from_server, pulls_dir
 from schemas import ToolkitError
 from schemas.documents import iter_documents, write_documents
 from schemas.files import write_atomically
@@ -35,7 +34,7 @@ class DeskPull(BaseModel):
     report: PullReport
     documents: int  # kept in the merge
     left_out: list[str] = Field(default_factory=list)  # annotators of documents that are not the desk's
-    median_lead_time: float | None = None
+    lead_times: LeadTimes | None = None  # of the kept documents
 
 
 class BlindPullReport(BaseModel):
@@ -57,22 +56,21 @@ class BlindPullResult(BaseModel):
     report: BlindPullReport
 
 
-def _name(email: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", email.lower()).strip("-")
-
-
-def _pull_desk(desk: Desk, out: Path) -> PullReport:
+def _pull_desk(desk: Desk, out: Path, options: dict[str, Any]) -> PullReport:
     out.mkdir(parents=True)
     if desk.active:
         client = desk_client(desk)
-        return pull_from_server(desk_project(desk, client).id, client=client, out=out).report
+        return pull_from_server(desk_project(desk, client).id, client=client, out=out, **options).report
     if desk.archive is None:
         raise ToolkitError(f"{desk.email} was removed without a kept export; nothing of theirs can be pulled")
-    return pull_from_file(desk.archive, out=out).report
+    return pull_from_file(desk.archive, out=out, articles_by_id=options.get("articles_by_id")).report
 
 
-def pull_blind(record: BlindRecord, out: Path | None = None) -> BlindPullResult:
-    """Pull every desk and merge; the merged files are written last, so a failure leaves no merged pull."""
+def pull_blind(record: BlindRecord, out: Path | None = None, **options: Any) -> BlindPullResult:
+    """Pull every desk and merge; the merged files are written last, so a failure leaves no merged pull.
+
+    ``options`` go to each desk's ``pull_from_server`` (``articles_by_id``, ``batch_size``, ``retry``).
+    """
     pulled_at = datetime.now(UTC)
     directory = out or pulls_dir()
     stem = f"{pulled_at:%Y%m%dT%H%M%SZ}-blind"
@@ -80,11 +78,12 @@ def pull_blind(record: BlindRecord, out: Path | None = None) -> BlindPullResult:
     docs_path, report_path = directory / f"{stem}.docs.jsonl", directory / f"{stem}.report.json"
     if desks_dir.exists() or docs_path.exists():
         raise ToolkitError(f"{docs_path} already exists and pulls are never overwritten; retry in a second")
-    desks, documents, rejections = [], [], []
+    desks, documents, rejections, exports = [], [], [], {}
     try:
         for desk in record.desks.values():
-            desk_out = desks_dir / _name(desk.email)
-            report = _pull_desk(desk, desk_out)
+            desk_out = desks_dir / desk_name(desk.email)
+            report = _pull_desk(desk, desk_out, options)
+            exports[desk.email] = desk_out / report.export_file
             kept, left_out, lead_times = 0, [], []
             for _, doc in iter_documents(desk_out / report.export_file.replace(".export.json", ".docs.jsonl")):
                 # The export kept at removal names users by id (the plain export endpoint), a live pull by email.
@@ -99,8 +98,9 @@ def pull_blind(record: BlindRecord, out: Path | None = None) -> BlindPullResult:
             rejections += report.rejections
             desks.append(DeskPull(email=desk.email, state="active" if desk.active else "removed", report=report,
                                   documents=kept, left_out=sorted(set(left_out)),
-                                  median_lead_time=statistics.median(lead_times) if lead_times else None))
-        status = blind_status(record)
+                                  lead_times=LeadTimes.of(lead_times) if lead_times else None))
+        # The drift, from the exports just pulled rather than exporting every desk a second time.
+        status = blind_status(record, tasks_of=lambda desk: exported_tasks(exports[desk.email]))
     except BaseException:
         shutil.rmtree(desks_dir, ignore_errors=True)
         raise

@@ -6,6 +6,7 @@ Its presence in the state directory is what puts the toolkit in blind mode; with
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -59,6 +60,11 @@ class BlindRecord(BaseModel):
             known = ", ".join(self.desks) or "none yet"
             raise ToolkitError(f"{email} has no desk (annotators: {known}); add them with `annotate annotators add`")
         return found
+
+
+def desk_name(email: str) -> str:
+    """The file-system name of ``email``'s desk (its home, its folder in a pull)."""
+    return re.sub(r"[^a-z0-9]+", "-", email.lower()).strip("-")
 
 
 def record_path() -> Path:

@@ -64,11 +64,12 @@ class BlindStatus(BaseModel):
         return [a for a in self.articles if len(a.done) < self.wanted]
 
 
-def archived_tasks(path: Path) -> list[ExportedTask]:
+def exported_tasks(path: Path) -> list[ExportedTask]:
+    """The tasks of a JSON export on disk (the one kept at removal, or a desk's in a pull)."""
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise ToolkitError(f"{path}: cannot read the export kept at removal ({e.strerror})") from None
+        raise ToolkitError(f"{path}: cannot read the export ({e.strerror})") from None
     try:
         return [ExportedTask.model_validate(t) for t in load_export(raw)]
     except ValidationError as e:
@@ -96,7 +97,7 @@ def read_desk(
             status.url = client.url
             tasks = client.export_tasks(desk_project(desk, client).id)
         elif desk.archive is not None:
-            tasks = archived_tasks(desk.archive)
+            tasks = exported_tasks(desk.archive)
         else:
             tasks = []
     except ToolkitError as e:
