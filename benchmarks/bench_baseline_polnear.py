@@ -19,7 +19,6 @@ to show how much of the exact-match gap is convention rather than detection.
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 import tempfile
@@ -28,10 +27,10 @@ from pathlib import Path
 
 from bench_agreement import machine, update_section
 
+from annotate.formats.convention import to_toolkit_convention
 from exports.evaluate import compute_evaluation
 from exports.evaluation_inputs import read_jsonl
 from exports.evaluation_report import EvaluationReport, Figure
-from schemas import AnnotatedDocument, Quote, Span
 from schemas.paths import REPO_ROOT
 
 CORPUS = REPO_ROOT.parent / "shared" / "corpora" / "polnear" / "dev"
@@ -40,8 +39,6 @@ ANNOTATE = str(Path(sys.executable).with_name("annotate"))
 CITRON = {("span", "exact"): 0.593, ("token_overlap", "token"): 0.833}
 TARGETS = "content token-overlap F1 >= 0.70 with precision >= 0.85; precision >= 0.90 on direct quotes"
 
-MARKS = "\"“”‘’'"
-_LEADING_THAT = re.compile(r"that\s+", re.IGNORECASE)
 
 
 def run(*argv: str) -> float:
@@ -49,34 +46,6 @@ def run(*argv: str) -> float:
     start = time.perf_counter()
     subprocess.run([ANNOTATE, *argv], check=True, capture_output=True, text=True)
     return time.perf_counter() - start
-
-
-def to_our_convention(doc: AnnotatedDocument) -> AnnotatedDocument:
-    """PolNeAR content trimmed as guidelines.md 4.3 has it: whitespace, a leading "that", for direct quotes the
-    outer quotation marks, for the others a final period outside the marks. Diagnostic only."""
-    text, quotes = doc.article.text, []
-    for q in doc.quotes:
-        fragments = []
-        for f in q.content:
-            start, end = f.start, f.end
-            while start < end and text[start].isspace():
-                start += 1
-            while end > start and text[end - 1].isspace():
-                end -= 1
-            that = _LEADING_THAT.match(text, start, end)
-            if that:
-                start = that.end()
-            if q.kind == "direct":
-                while start < end and text[start] in MARKS:
-                    start += 1
-                while end > start and text[end - 1] in MARKS:
-                    end -= 1
-            elif end > start and text[end - 1] == ".":
-                end -= 1
-            if end > start:
-                fragments.append(Span.of(text, start, end))
-        quotes.append(Quote(**{**q.model_dump(), "content": fragments or q.content}))
-    return doc.model_copy(update={"quotes": quotes})
 
 
 def _cell(f: Figure, name: str) -> str:
@@ -108,7 +77,7 @@ def measure(corpus: Path) -> str:
         }
         report = EvaluationReport.model_validate_json(report_path.read_text(encoding="utf-8"))
         gold_docs, pred_docs = read_jsonl(gold, "--gold"), read_jsonl(pred, "--pred")
-        trimmed = compute_evaluation([to_our_convention(g.doc) for g in gold_docs], pred_docs, resamples=200)
+        trimmed = compute_evaluation([to_toolkit_convention(g.doc) for g in gold_docs], pred_docs, resamples=200)
 
     per_article: dict[str, int] = {}
     for g in gold_docs:

@@ -27,12 +27,16 @@ are sums of the same rows):
 
 Intervals: percentile bootstrap over articles (``exports.metrics.bootstrap_ci``). Ceilings: the gold's
 human agreement (an ``AgreementReport``) for the figures it has an equal measure of.
+
+Streaming (``exports.evaluation_stream``): the predictions are read ``chunk`` at a time, each chunk joined with
+its gold documents and reduced to those per-pair rows, summed per article; the documents are then let go. The
+figures come from the rows at the end, the same for any chunk size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -53,11 +57,19 @@ from exports.compare import (
     Units,
     align,
     concat_ranges,
-    extract_units,
+    extract_layers,
     tally,
 )
-from exports.corpus import Corpus
-from exports.evaluation_inputs import InputInfo, Located, read_gold, read_jsonl, release_agreement
+from exports.evaluation_inputs import (
+    GoldArticles,
+    HeldGold,
+    InputInfo,
+    Located,
+    gold_articles,
+    iter_jsonl,
+    no_documents,
+    release_agreement,
+)
 from exports.evaluation_report import (
     AnnotatorEvaluation,
     Ceiling,
@@ -65,9 +77,8 @@ from exports.evaluation_report import (
     EvaluationReport,
     Figure,
     InputSummary,
-    UnmatchedPrediction,
 )
-from exports.metrics import bootstrap_ci, resample_weights
+from exports.evaluation_stream import CHUNK, Chunk, Pairing, Rows, interval, resample_sums
 from schemas import AnnotatedDocument, Polarity, ToolkitError
 
 __all__ = ["EvaluationReport", "compute_evaluation"]
@@ -86,61 +97,6 @@ _SPAN_CEILINGS = {("exact", False): "f1_exact", ("overlap", False): "f1_overlap"
                   ("strict", True): "f1_exact", ("exact", True): "f1_exact", ("type", True): "f1_overlap"}
 
 Statistic = Callable[[np.ndarray], np.ndarray]  # (R, K) summed statistics -> (R,) values
-
-
-# --- pairing -----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Pairs:
-    """Gold documents (sorted by article, annotator), then predictions; each pair is (gold, prediction)."""
-
-    docs: list[AnnotatedDocument]
-    pairs: np.ndarray  # (P, 2)
-    article_ids: list[str]
-    pair_article: np.ndarray  # (P,)
-    annotators: list[str]
-    pair_annotator: np.ndarray  # (P,)
-    gold_docs: int
-    unmatched: list[UnmatchedPrediction]
-    unpredicted: list[str]
-
-
-def _pair(gold: Sequence[Located], pred: Sequence[Located]) -> _Pairs:
-    corpus = Corpus.of([g.doc for g in gold], [g.where for g in gold], exclude_origins=False)
-    texts = corpus.texts
-    predicted: dict[str, Located] = {}
-    unmatched = []
-    pred_seen: dict[str, str] = {}
-    for located in pred:
-        article = located.doc.article
-        earlier = pred_seen.setdefault(article.id, located.where)
-        if earlier != located.where:
-            raise ToolkitError(f"{located.where}: a second prediction for article {article.id!r} (the first is at "
-                               f"{earlier}); evaluate one prediction per article (one model at a time)")
-        if article.id not in texts:
-            unmatched.append(UnmatchedPrediction(where=located.where, article_id=article.id, reason="not in the gold",
-                                                 detail="no gold document has this article id"))
-        elif texts.sha256(article.id) != article.sha256:
-            unmatched.append(UnmatchedPrediction(
-                where=located.where, article_id=article.id, reason="text differs",
-                detail=f"sha256 {article.sha256[:12]}... but the gold's text is {texts.sha256(article.id)[:12]}...; "
-                       "predict on the gold's text"))
-        else:
-            predicted[article.id] = located
-    if not predicted:
-        raise ToolkitError(f"none of the {len(pred)} predictions is of a gold article (same id and text; "
-                           f"{len(texts)} gold articles); predict on the gold's articles, e.g. `annotate extract`")
-    kept = [d for d in corpus.docs if d.article.id in predicted]  # sorted by (article id, annotator)
-    article_ids = sorted(predicted)
-    annotators = sorted({d.provenance.annotator for d in kept})
-    docs = kept + [predicted[a].doc for a in article_ids]
-    article_index = {a: i for i, a in enumerate(article_ids)}
-    pair_article = np.array([article_index[d.article.id] for d in kept], dtype=np.int64)
-    pairs = np.column_stack([np.arange(len(kept)), len(kept) + pair_article]).astype(np.int64)
-    return _Pairs(docs, pairs, article_ids, pair_article, annotators,
-                  np.array([annotators.index(d.provenance.annotator) for d in kept], dtype=np.int64),
-                  len(kept), unmatched, sorted(set(texts) - set(predicted)))
 
 
 # --- statistics --------------------------------------------------------------------------------------------
@@ -218,7 +174,7 @@ def _prf(metric: str, layer: str, scheme: str | None, label: str | None, correct
 # --- sources -----------------------------------------------------------------------------------------------
 
 
-def _span_sources(p: _Pairs, units: Units) -> tuple[list[_Source], Alignment]:
+def _span_sources(p: Chunk, units: Units) -> tuple[list[_Source], Alignment]:
     """Every scheme over all labels and, for labelled layers, per label; and the overlap alignment."""
     cache: dict[tuple[Boundary, bool], Alignment] = {}
 
@@ -244,7 +200,7 @@ def _span_sources(p: _Pairs, units: Units) -> tuple[list[_Source], Alignment]:
     return sources, aligned(OVERLAP)
 
 
-def _token_sources(p: _Pairs, units: dict[Layer, Units]) -> list[_Source]:
+def _token_sources(p: Chunk, units: dict[Layer, Units]) -> list[_Source]:
     """Citron's token overlap: tokens of one side inside the other side's spans, per layer and label."""
     tokens = Tokens.of(p.docs)
     first_token = tokens.token_offsets[tokens.doc_article]  # (D,) global index of each document's first token
@@ -295,7 +251,7 @@ def _speaker_spans(docs: Sequence[AnnotatedDocument], units: Units) -> tuple[np.
     return pairs[:, 0], pairs[:, 1]
 
 
-def _attribution_sources(p: _Pairs, units: Units, overlap: Alignment) -> list[_Source]:
+def _attribution_sources(p: Chunk, units: Units, overlap: Alignment) -> list[_Source]:
     """Found gold quotes (overlap alignment) with the right speaker: by entity and by mention span."""
     n_pairs = len(p.pairs)
     per_doc = np.bincount(units.doc, minlength=len(p.docs))
@@ -315,7 +271,7 @@ def _attribution_sources(p: _Pairs, units: Units, overlap: Alignment) -> list[_S
     return sources
 
 
-def _stance_sources(p: _Pairs) -> list[_Source]:
+def _stance_sources(p: Chunk) -> list[_Source]:
     """(holder, target, polarity) items compared as sets, per polarity: tp, predicted, gold."""
     stats = np.zeros((len(p.pairs), 3 * len(POLARITIES)))
     for i, (g, r) in enumerate(p.pairs.tolist()):
@@ -333,12 +289,6 @@ def _stance_sources(p: _Pairs) -> list[_Source]:
 
 
 # --- figures -----------------------------------------------------------------------------------------------
-
-
-def _sum_rows(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    out = np.zeros((n_groups, values.shape[1]))
-    np.add.at(out, group, values)
-    return out
 
 
 def _value(x: float) -> float | None:
@@ -364,14 +314,14 @@ def _ceiling(source: _Source, agreement: AgreementReport | None) -> Ceiling | No
     return Ceiling(metric=name, of=of, value=f.value, ci_low=f.ci_low, ci_high=f.ci_high, n=f.n)
 
 
-def _figure(source: _Source, rows: np.ndarray, weights: np.ndarray | None = None, confidence: float = 0.95,
+def _figure(source: _Source, total: np.ndarray, resampled: np.ndarray | None = None, confidence: float = 0.95,
             macro: float | None = None, ceiling: Ceiling | None = None) -> Figure:
-    """The figure of summed ``rows`` (R, K); with ``weights``, bootstrap intervals over the rows (articles)."""
-    total = rows.sum(axis=0)
+    """The figure of summed statistics ``total`` (K,); with ``resampled`` (R, K), the sums of each bootstrap
+    resample of the articles, percentile intervals."""
 
     def estimate(statistic: Statistic) -> Estimate:
         value = _value(statistic(total[None, :])[0])
-        ci = bootstrap_ci(rows, statistic, weights=weights, confidence=confidence) if weights is not None else None
+        ci = interval(statistic(resampled), confidence) if resampled is not None else None
         return Estimate(value=value, ci_low=ci[0] if ci else None, ci_high=ci[1] if ci else None)
 
     n_gold, n_pred, correct_gold, correct_pred = source.counts(total)
@@ -380,79 +330,111 @@ def _figure(source: _Source, rows: np.ndarray, weights: np.ndarray | None = None
                   ceiling=ceiling)
     if source.summary is not None:
         return Figure(f1=estimate(source.summary), **common)
-    accuracy = estimate(_accuracy) if source.per_pair.shape[1] > 4 else None
+    accuracy = estimate(_accuracy) if len(total) > 4 else None
     return Figure(precision=estimate(_precision), recall=estimate(_recall), f1=estimate(_f1), accuracy=accuracy,
                   **common)
+
+
+
+def _chunk_sources(chunk: Chunk) -> list[_Source]:
+    """Every figure's statistics per (gold, prediction) pair of the chunk."""
+    units = extract_layers(chunk.docs, SPAN_LAYERS)
+    sources: list[_Source] = []
+    overlap_quotes = None
+    for layer in SPAN_LAYERS:
+        layer_sources, overlap = _span_sources(chunk, units[layer])
+        sources += layer_sources
+        if layer is Layer.QUOTE:
+            overlap_quotes = overlap
+    sources += _token_sources(chunk, units)
+    sources += _attribution_sources(chunk, units[Layer.QUOTE], overlap_quotes)
+    sources += _stance_sources(chunk)
+    return sources
+
+
+def _evaluate(gold: GoldArticles, pred: Iterable[Located], *, pred_info: InputInfo, empty: ToolkitError | None,
+              agreement: AgreementReport | None, ceiling_source: str | None, resamples: int, seed: int,
+              confidence: float, chunk: int) -> EvaluationReport:
+    """Stream ``pred`` past the gold chunk by chunk, keeping per-article rows; then the figures."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie between 0 and 1; got {confidence}")
+    pairing, rows = Pairing(gold), Rows()
+    kinds: list[_Source] = []  # every chunk has the same figures, in the same order: keep the first's keys
+    for c in pairing.chunks(pred, chunk):
+        sources = _chunk_sources(c)
+        kinds = kinds or [replace(s, per_pair=s.per_pair[:0]) for s in sources]
+        rows.add(c, np.hstack([s.per_pair for s in sources]))
+    if pairing.n_pred == 0 and empty is not None:
+        raise empty
+    gold.check_rest()
+    unpredicted = pairing.finish()
+    widths = np.array([s.per_pair.shape[1] for s in kinds])
+    bounds = np.concatenate([[0], np.cumsum(widths)]).tolist()
+    summed = rows.summed(int(bounds[-1]))
+    totals = summed.article_rows.sum(axis=0, dtype=np.float64)
+    resampled = resample_sums(summed.article_rows, resamples, seed)
+    corpus, by_annotator = [], [[] for _ in summed.annotators]
+    for source, lo, hi in zip(kinds, bounds, bounds[1:]):
+        annotator_figures = [_figure(source, row[lo:hi]) for row in summed.annotator_rows]
+        for figures, figure in zip(by_annotator, annotator_figures):
+            figures.append(figure)
+        f1s = [f.f1.value for f in annotator_figures if f.f1.value is not None]
+        corpus.append(_figure(source, totals[lo:hi], resampled[:, lo:hi], confidence,
+                              macro=float(np.mean(f1s)) if f1s else None, ceiling=_ceiling(source, agreement)))
+    return EvaluationReport(
+        gold=InputSummary(path=gold.info.path, kind=gold.info.kind, release_version=gold.info.release_version,
+                          split=gold.info.split, documents=gold.n_documents, articles=len(gold.texts),
+                          annotators=gold.annotators),
+        predictions=InputSummary(path=pred_info.path, kind=pred_info.kind, release_version=pred_info.release_version,
+                                 split=pred_info.split, documents=pairing.n_pred, articles=len(pairing.seen),
+                                 annotators=sorted(pairing.annotators)),
+        tokeniser=TOKEN_PATTERN.pattern,
+        bootstrap=BootstrapSettings(resamples=resamples, seed=seed, confidence=confidence),
+        articles_evaluated=len(summed.article_ids),
+        pairs_evaluated=summed.n_pairs,
+        ceiling_source=ceiling_source,
+        figures=corpus,
+        annotators=[AnnotatorEvaluation(annotator=name, articles=n, figures=figures)
+                    for name, n, figures in zip(summed.annotators, summed.annotator_articles, by_annotator)],
+        unmatched_predictions=pairing.unmatched,
+        unpredicted_articles=unpredicted,
+    )
 
 
 def compute_evaluation(gold: Sequence[Located | AnnotatedDocument], pred: Sequence[Located | AnnotatedDocument], *,
                        gold_info: InputInfo | None = None, pred_info: InputInfo | None = None,
                        agreement: AgreementReport | None = None, ceiling_source: str | None = None,
-                       resamples: int = 1000, seed: int = 0, confidence: float = 0.95) -> EvaluationReport:
-    """Evaluate ``pred`` against ``gold`` (documents, or documents with where they were read)."""
+                       resamples: int = 1000, seed: int = 0, confidence: float = 0.95,
+                       chunk: int = CHUNK) -> EvaluationReport:
+    """Evaluate ``pred`` against ``gold`` (documents, or documents with where they were read), ``chunk``
+    predictions at a time (the figures do not depend on it)."""
     gold = [g if isinstance(g, Located) else Located(f"gold document {i}", g) for i, g in enumerate(gold)]
     pred = [d if isinstance(d, Located) else Located(f"predicted document {i}", d) for i, d in enumerate(pred)]
-    p = _pair(gold, pred)
-    units = {layer: extract_units(p.docs, layer) for layer in SPAN_LAYERS}
-    sources: list[_Source] = []
-    overlap_quotes = None
-    for layer in SPAN_LAYERS:
-        layer_sources, overlap = _span_sources(p, units[layer])
-        sources += layer_sources
-        if layer is Layer.QUOTE:
-            overlap_quotes = overlap
-    sources += _token_sources(p, units)
-    sources += _attribution_sources(p, units[Layer.QUOTE], overlap_quotes)
-    sources += _stance_sources(p)
-
-    n_articles, n_annotators = len(p.article_ids), len(p.annotators)
-    weights = resample_weights(n_articles, resamples, seed)
-    corpus, by_annotator = [], [[] for _ in p.annotators]
-    for source in sources:
-        annotator_rows = _sum_rows(source.per_pair, p.pair_annotator, n_annotators)
-        annotator_figures = [_figure(source, row[None, :]) for row in annotator_rows]
-        for figures, figure in zip(by_annotator, annotator_figures):
-            figures.append(figure)
-        f1s = [f.f1.value for f in annotator_figures if f.f1.value is not None]
-        corpus.append(_figure(source, _sum_rows(source.per_pair, p.pair_article, n_articles), weights, confidence,
-                              macro=float(np.mean(f1s)) if f1s else None, ceiling=_ceiling(source, agreement)))
-
-    gold_docs, pred_docs = [g.doc for g in gold], [d.doc for d in pred]
-    articles_per_annotator = np.bincount(p.pair_annotator, minlength=n_annotators)
-    return EvaluationReport(
-        gold=_summary(gold_info or InputInfo("(in memory)"), gold_docs),
-        predictions=_summary(pred_info or InputInfo("(in memory)"), pred_docs),
-        tokeniser=TOKEN_PATTERN.pattern,
-        bootstrap=BootstrapSettings(resamples=resamples, seed=seed, confidence=confidence),
-        articles_evaluated=n_articles,
-        pairs_evaluated=len(p.pairs),
-        ceiling_source=ceiling_source,
-        figures=corpus,
-        annotators=[AnnotatorEvaluation(annotator=name, articles=int(n), figures=figures)
-                    for name, n, figures in zip(p.annotators, articles_per_annotator.tolist(), by_annotator)],
-        unmatched_predictions=p.unmatched,
-        unpredicted_articles=p.unpredicted,
-    )
-
-
-def _summary(info: InputInfo, docs: list[AnnotatedDocument]) -> InputSummary:
-    return InputSummary(path=info.path, kind=info.kind, release_version=info.release_version, split=info.split,
-                        documents=len(docs), articles=len({d.article.id for d in docs}),
-                        annotators=sorted({d.provenance.annotator for d in docs}))
+    return _evaluate(HeldGold.of(gold, gold_info or InputInfo("(in memory)")), pred,
+                     pred_info=pred_info or InputInfo("(in memory)"), empty=None, agreement=agreement,
+                     ceiling_source=ceiling_source, resamples=resamples, seed=seed, confidence=confidence, chunk=chunk)
 
 
 def evaluate_files(gold: Path, pred: Path, *, agreement: Path | None = None, split: str | None = None,
-                   resamples: int = 1000, seed: int = 0) -> EvaluationReport:
-    """``annotate evaluate``: the gold (a release folder or a JSONL) against a JSONL of predictions.
+                   resamples: int = 1000, seed: int = 0, chunk: int = CHUNK) -> EvaluationReport:
+    """``annotate evaluate``: the gold (a release folder or a JSONL) against a JSONL of predictions, streamed.
 
-    The human ceiling comes from ``agreement``, else from the agreement report a release carries.
+    A JSONL gold is indexed, not held (``IndexedGold``); a release folder is held. The human ceiling comes from
+    ``agreement``, else from the agreement report a release carries. Errors are those of reading everything
+    first: a bad gold line before any other problem; a missing --pred file and a bad --agreement report before
+    the predictions are read.
     """
-    gold_docs, gold_info = read_gold(gold, split)
-    pred_docs = read_jsonl(pred, "--pred")
-    if agreement is None and gold.is_dir():
-        agreement = release_agreement(gold)
-    return compute_evaluation(
-        gold_docs, pred_docs, gold_info=gold_info, pred_info=InputInfo(str(pred)),
-        agreement=read_agreement_report(agreement) if agreement is not None else None,
-        ceiling_source=str(agreement) if agreement is not None else None, resamples=resamples, seed=seed,
-    )
+    gold_docs = gold_articles(gold, split)
+    try:
+        pred_docs = iter_jsonl(pred, "--pred")
+        if agreement is None and gold.is_dir():
+            agreement = release_agreement(gold)
+        report = read_agreement_report(agreement) if agreement is not None else None
+        return _evaluate(gold_docs, pred_docs, pred_info=InputInfo(str(pred)), empty=no_documents(pred, "--pred"),
+                         agreement=report, ceiling_source=str(agreement) if agreement is not None else None,
+                         resamples=resamples, seed=seed, confidence=0.95, chunk=chunk)
+    except ToolkitError:
+        gold_docs.check_all()  # reading the gold whole reports its first bad line before anything else
+        raise
+    finally:
+        gold_docs.close()

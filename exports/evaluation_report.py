@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 from rich.console import Console
 from rich.table import Table
 
 from exports.agreement_report import BootstrapSettings
+from exports.published_metrics import PublishedFigures, Ratio
 from schemas.version import SCHEMA_VERSION
 
 REPORT_VERSION = "1.0.0"
@@ -18,7 +19,7 @@ Metric = Literal["span", "token_overlap", "attribution_entity", "attribution_men
 
 METRIC_NAMES: dict[str, str] = {
     "span": "spans, one-to-one alignment",
-    "token_overlap": "tokens inside the other side's spans (Citron)",
+    "token_overlap": "tokens inside the other side's spans, each counted once (Citron's own: --published)",
     "attribution_entity": "attribution: found quote, right speaker entity",
     "attribution_mention": "attribution: found quote, speaker mentions overlap",
     "stance": "stance (holder, target) -> polarity",
@@ -121,6 +122,17 @@ class EvaluationReport(_Model):
     unmatched_predictions: list[UnmatchedPrediction] = Field(default_factory=list)
     unpredicted_articles: list[str] = Field(default_factory=list, description="Gold articles with no prediction: "
                                                                               "listed, not evaluated.")
+    published: PublishedFigures | None = Field(default=None, description="The figures as the published extractors "
+                                                                         "(Citron, the Gender Gap Tracker) compute "
+                                                                         "them (`--published`).")
+
+    @model_serializer(mode="wrap")
+    def _no_published_left_out(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Added after reports were written: left out when not asked for, so those reports stay the same.
+        data = handler(self)
+        if data.get("published") is None:
+            data.pop("published", None)
+        return data
 
     def figure(self, metric: str, layer: str, scheme: str | None = None, label: str | None = None) -> Figure:
         """The corpus figure with these keys (KeyError if absent)."""
@@ -176,6 +188,35 @@ def _table(title: str, figures: list[Figure], report: EvaluationReport, accuracy
     return table
 
 
+def _ratio(ratio: Ratio | None) -> str:
+    return "" if ratio is None else "n/a" if ratio.value is None else f"{ratio.value:.3f}"
+
+
+def _counts(ratio: Ratio | None) -> str:
+    return "" if ratio is None else f"{ratio.numerator}/{ratio.denominator}"
+
+
+def render_published(published: PublishedFigures, console: Console) -> None:
+    """The published extractors' figures, one table each, with the counts behind each ratio."""
+    for source, title, prefix in (("citron", "Citron (bbc/citron metrics.py)", "citron "),
+                                  ("ggt", "Gender Gap Tracker (evaluate_quotes.py, evaluate.py)", "GGT ")):
+        figures = [f for f in published.figures if f.source == source]
+        accuracy = any(f.accuracy is not None for f in figures)
+        table = Table(title=f"As published, quirks kept: {title}, {published.pairs} pairs")
+        headers = ["figure", "P", "R", "F1", *(["acc."] if accuracy else []), "P n/d",
+                   "R/acc. n/d" if accuracy else "R n/d"]
+        for header in headers:
+            table.add_column(header, justify="left" if header == "figure" else "right")
+        for f in figures:
+            table.add_row(f.name.removeprefix(prefix), _ratio(f.precision), _ratio(f.recall),
+                          "" if f.f1 is None else f"{f.f1:.3f}", *([_ratio(f.accuracy)] if accuracy else []),
+                          _counts(f.precision), _counts(f.recall or f.accuracy))
+        console.print(table)
+    console.print(f"citron: tokens {published.tokeniser} (Citron's are spaCy's); quotes without a cue left out: "
+                  f"{published.citron_left_out_gold} gold, {published.citron_left_out_pred} predicted; "
+                  "'token-overlap quote' has P and R swapped, as Citron prints them")
+
+
 def render(report: EvaluationReport, console: Console, max_listed: int = 10) -> None:
     """Spans over all labels, spans per label, attribution and stance; then what was not evaluated.
 
@@ -203,6 +244,8 @@ def render(report: EvaluationReport, console: Console, max_listed: int = 10) -> 
         console.print("ceiling: no agreement report (give --agreement REPORT.json from `annotate agreement --json`)")
     if len(report.annotators) > 1:
         console.print("several gold documents per article: " + report.multiple_gold)
+    if report.published is not None:
+        render_published(report.published, console)
     if report.unmatched_predictions:
         listed = report.unmatched_predictions[:max_listed]
         console.print(f"{len(report.unmatched_predictions)} prediction(s) NOT evaluated: "

@@ -1,5 +1,5 @@
-"""The label models: articles, entities and mentions, quotes, stances, claims, and one
-annotator's (or the gold) annotations of one article.
+"""The label models: articles, entities and mentions, quotes, stances, claims, text marked out of
+scope, and one annotator's (or the gold) annotations of one article.
 
 Everything that refers to something else by id is checked when an ``AnnotatedDocument`` is
 built, and every span is checked against the article text, so a document that validates is
@@ -145,6 +145,29 @@ class Claim(_Model):
     supported_by: list[str] = Field(default_factory=list)
 
 
+class OutOfScope(_Model):
+    """Text an annotator marked as outside the annotation's scope (a byline, an editor's note, a dateline), kept
+    as the source marked it: not annotated there, on purpose.
+
+    Only an importer sets it (BRAT's ``Discard``); nothing else reads it yet: the Label Studio encoder and
+    decoder, the dataset rows and the comparison core leave it out, so a document that goes through them
+    comes back without it.
+    """
+
+    id: Id = Field(description="The source's id for the marking (a BRAT T id).")
+    label: str = Field(min_length=1, description="The source's label for it, e.g. 'Discard'.")
+    spans: list[Span] = Field(min_length=1, description="Pieces in text order, not overlapping.")
+
+    @field_validator("spans")
+    @classmethod
+    def _pieces_ordered(cls, spans: list[Span]) -> list[Span]:
+        for before, after in zip(spans, spans[1:]):
+            if after.start < before.end:
+                raise ValueError(f"pieces [{before.start}, {before.end}) and [{after.start}, {after.end}) overlap or "
+                                 "are out of order: list them in text order without overlap")
+        return spans
+
+
 class Provenance(_Model):
     """Where a set of annotations came from."""
 
@@ -210,12 +233,23 @@ class AnnotatedDocument(_Model):
     quotes: list[Quote] = Field(default_factory=list)
     stances: list[Stance] = Field(default_factory=list)
     claims: list[Claim] = Field(default_factory=list)
+    out_of_scope: list[OutOfScope] = Field(
+        default_factory=list, description="Text marked as outside the annotation's scope, in text order; "
+                                          "left out of the JSON when empty.")
+
+    @model_serializer(mode="wrap")
+    def _empty_out_of_scope_left_out(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Added after documents were published: left out when empty, so older files stay byte for byte the same.
+        data = handler(self)
+        if not data.get("out_of_scope"):
+            data.pop("out_of_scope", None)
+        return data
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> AnnotatedDocument:
         text = self.article.text
         for kind, items in (("entity", self.entities), ("mention", self.mentions), ("quote", self.quotes),
-                            ("stance", self.stances), ("claim", self.claims)):
+                            ("stance", self.stances), ("claim", self.claims), ("out-of-scope", self.out_of_scope)):
             dupes = [i for i, n in Counter(item.id for item in items).items() if n > 1]
             if dupes:
                 raise ValueError(f"{kind} id {dupes[0]!r} is used more than once")
@@ -259,6 +293,9 @@ class AnnotatedDocument(_Model):
             c.span.check_in(text, f"claim {c.id!r}")
             if c.claimant_entity_id is not None and c.claimant_entity_id not in entities:
                 raise ValueError(f"claim {c.id!r}: claimant entity {c.claimant_entity_id!r} does not exist")
+        for o in self.out_of_scope:
+            for n, piece in enumerate(o.spans):
+                piece.check_in(text, f"out-of-scope {o.id!r} piece {n}")
         return self
 
     def speaker_of(self, quote: Quote) -> str | None:

@@ -118,7 +118,9 @@ def test_participle_clause_is_a_quote_of_its_own(seeds):
     assert doc.speaker_of(said) == doc.speaker_of(adding) == "emmanuel-macron"
 
 
-def test_provenance_and_empty_stances_and_claims(seeds):
+def test_provenance_and_quote_layers_only(seeds):
+    """``extract`` gives quotes, cues and speakers; the claim and stance rules add the other layers
+    (``annotate.extract.layers``, tested in tests/test_claims_stances.py), as `annotate extract` and preload do."""
     for doc in seeds.values():
         assert doc.provenance.origin == "prediction"
         assert doc.provenance.annotator == f"baseline-{BASELINE_VERSION}"

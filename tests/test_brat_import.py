@@ -1,8 +1,10 @@
-"""The BRAT importer: PolNeAR's annotator-training set span for span, the mapping of events to
-quotes, and every bad line reported with its file and line number."""
+"""The BRAT importer: PolNeAR's annotator-training set span for span and its train compartment event for
+event, the mapping of events to quotes, PolNeAR's Discuss and Discard labels (a flagged cue imported, text
+marked out of scope kept), the per-label tally, and every bad line reported with its file and line number."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +12,20 @@ from pathlib import Path
 import pytest
 
 from annotate.formats.brat import import_brat
-from schemas import AnnotatedDocument, EntityType, QuoteKind, ToolkitError
-from schemas.paths import REPO_ROOT
+from schemas import (
+    AnnotatedDocument,
+    Article,
+    Entity,
+    EntityType,
+    Mention,
+    Provenance,
+    Quote,
+    QuoteKind,
+    Span,
+    ToolkitError,
+)
+from schemas.models import OutOfScope
+from schemas.paths import REPO_ROOT, SEEDS_DIR
 
 POLNEAR = next((p for p in (Path("/work/shared/corpora/polnear"), REPO_ROOT.parent / "shared/corpora/polnear")
                 if (p / "annotator-training").is_dir()), None)
@@ -69,15 +83,18 @@ def _only(tmp_path: Path, ann: str, **kwargs) -> tuple[AnnotatedDocument, list[s
 
 # --- PolNeAR's annotator-training set ---------------------------------------------------------------
 
+_T_HEAD = re.compile(r"(T\d+)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t(.*)")
+
+
 def _ann_spans(path: Path) -> tuple[dict[str, tuple[str, list[tuple[int, int]], str]], list[tuple[str, list]]]:
-    """An independent reading of an .ann file: T id -> (type, fragments, text); events as (id, args)."""
+    """An independent reading of an .ann file: T id -> (type, fragments, text on its first line); events as
+    (id, args). Lines that continue a span's text over a line break are neither T nor E lines here."""
     spans, events = {}, []
     for line in path.read_bytes().decode("utf-8").split("\n"):
-        if line.startswith("T"):
-            tid, middle, text = line.split("\t")
-            type_, offsets = middle.split(" ", 1)
+        if m := _T_HEAD.fullmatch(line):
+            tid, type_, offsets, text = m.groups()
             spans[tid] = (type_, [tuple(map(int, o.split())) for o in offsets.split(";")], text)
-        elif line.startswith("E"):
+        elif re.match(r"E\d+\t", line):
             eid, args = line.split("\t")
             events.append((eid, [a.split(":") for a in args.split()[1:]]))
     return spans, events
@@ -125,13 +142,27 @@ def test_annotator_training_imports_every_span_exactly():
 
 
 @needs_polnear
-def test_polnear_notes_are_warnings_with_file_and_line():
-    result = import_brat(POLNEAR / "annotator-training")
-    assert result.warnings
+def test_polnear_flags_are_warnings_with_file_and_line_and_discards_are_kept():
+    directory = POLNEAR / "annotator-training"
+    result = import_brat(directory)
+    discuss, discard = {}, {}
+    for ann in sorted((directory / "attributions").glob("*.ann")):
+        spans, _ = _ann_spans(ann)
+        for tid, (type_, fragments, _) in spans.items():
+            {"Discuss": discuss, "Discard": discard}.get(type_, {})[(ann, tid)] = fragments
+    assert len(discuss) == 13 and len(discard) == 11
+    # No event uses a Discuss span here: each is skipped with a warning naming its own T line.
+    assert len(result.warnings) == len(discuss)
     for warning in result.warnings:
         path, line, message = warning.split(":", 2)
-        assert Path(path).suffix == ".ann" and int(line) > 0
-        assert "'Discard'" in message or "'Discuss'" in message
+        tid = message.rsplit(" uses ", 1)[1].split(";")[0]
+        assert (Path(path), tid) in discuss
+        assert (Path(path).read_bytes().decode("utf-8").split("\n")[int(line) - 1]).startswith(f"{tid}\tDiscuss ")
+    kept = {(directory / "attributions" / f"{d.article.id}_{d.provenance.annotator}.ann", o.id):
+            [(s.start, s.end) for s in o.spans] for d in result.documents for o in d.out_of_scope}
+    assert kept == {key: sorted(fragments) for key, fragments in discard.items()}
+    assert result.label("Discard").outcomes == {"kept as out-of-scope": 11}
+    assert result.label("Discuss").outcomes == {"unreferenced (skipped, listed)": 13}
 
 
 # --- mapping -------------------------------------------------------------------------------------------
@@ -193,7 +224,8 @@ def test_flat_layout(tmp_path):
 
 
 def test_unsupported_lines_are_warnings_naming_file_and_line(tmp_path):
-    ann = GOOD + "#1\tAnnotatorNotes T1\tchecked\nR1\tRel Arg1:T1 Arg2:T5\n" + _t("T20", "Discard", "Jane", "Jane") \
+    ann = GOOD + "#1\tAnnotatorNotes T1\tchecked\nR1\tRel Arg1:T1 Arg2:T5\n" + _t("T20", "Flag", "Jane", "Jane") \
+        + _t("T21", "Cue", "Post", "Post") \
         + "E9\tAttribution:T4 Cue:T2\nE10\tAttribution:T4 Content:T3 Cue:T2 Topic:T1\n"
     doc, warnings = _only(tmp_path, ann)
     ann_path = tmp_path / "corpus" / "attributions" / "a_ann1.ann"
@@ -201,7 +233,9 @@ def test_unsupported_lines_are_warnings_naming_file_and_line(tmp_path):
     expected = {
         lines.index("#1\tAnnotatorNotes T1\tchecked") + 1: "note line not imported",
         lines.index("R1\tRel Arg1:T1 Arg2:T5") + 1: "relation line not imported",
-        next(n for n, line in enumerate(lines, 1) if line.startswith("T20")): "span type 'Discard'",
+        next(n for n, line in enumerate(lines, 1) if line.startswith("T20")):
+            "span type 'Flag' is not part of the attribution scheme and no attribution uses T20; skipped",
+        next(n for n, line in enumerate(lines, 1) if line.startswith("T21")): "Cue span T21 is used by no attribution",
         lines.index("E9\tAttribution:T4 Cue:T2") + 1: "has no Content",
         lines.index("E10\tAttribution:T4 Content:T3 Cue:T2 Topic:T1") + 1: "role 'Topic'",
     }
@@ -220,7 +254,9 @@ def test_unsupported_lines_are_warnings_naming_file_and_line(tmp_path):
     ("T20\tSource 5 5\t\n", r"a_ann1\.ann:{line}: T20 offsets 5 5 are empty"),
     ("T20 Source 0 3 abc\n", r"a_ann1\.ann:{line}: malformed span line"),
     ("E20\tAttribution:T4 Content:T99\n", r"a_ann1\.ann:{line}: T99 is not defined in this file"),
-    ("E20\tAttribution:T4 Source:T2 Content:T3\n", r"a_ann1\.ann:{line}: T2 is a Cue span, not Source; fix the ref"),
+    ("E20\tAttribution:T4 Content:T8\n", r"a_ann1\.ann:{line}: T8 is labelled Attribution, not Content; fix the ref"),
+    ("E20\tAttribution:T3 Cue:T2\n",
+     r"a_ann1\.ann:{line}: T3 is labelled Content, not Attribution or Attribution-no-source; fix the reference"),
     ("E20\tAttribution T4\n", r"a_ann1\.ann:{line}: malformed event line"),
     ("T1\tSource 0 1\t“\n", r"a_ann1\.ann:{line}: id T1 is used twice"),
 ])
@@ -268,10 +304,29 @@ def test_import_command_writes_documents_and_reports_warnings(tmp_path):
     assert proc.stderr.startswith("warning: ") and f"a_ann1.ann:{NEXT_LINE}: BRAT note line" in proc.stderr
     [doc] = [AnnotatedDocument.model_validate_json(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [q.id for q in doc.quotes] == ["E1", "E2", "E3"]
+    assert proc.stdout.splitlines() == [
+        f"wrote 1 documents (1 articles, 3 quotes) to {out}; 1 warnings",
+        "  Attribution: 2 spans: 2 trigger of an imported attribution",
+        "  Attribution-no-source: 1 spans: 1 trigger of an imported attribution",
+        "  Content: 3 spans: 3 imported as content",
+        "  Cue: 3 spans: 3 imported as cue",
+        "  Source: 2 spans: 2 imported as source",
+    ]
     strict = _annotate("import", "brat", str(root), "--out", str(tmp_path / "strict.jsonl"), "--strict")
     assert strict.returncode == 2 and strict.stderr.count("\n") == 1
     assert f"a_ann1.ann:{NEXT_LINE}: BRAT note line not imported; skipped (and 0 more warnings)" in strict.stderr
     assert not (tmp_path / "strict.jsonl").exists()
+
+
+def test_import_command_prints_what_became_of_flags_and_discards(tmp_path):
+    root = _corpus(tmp_path, FLAGGED_ANN, text=FLAGGED, name="flagged_ann1")
+    proc = _annotate("import", "brat", str(root), "--out", str(tmp_path / "flagged.jsonl"))
+    assert proc.returncode == 0, proc.stderr
+    assert "  Discard: 2 spans: 2 kept as out-of-scope" in proc.stdout.splitlines()
+    assert "  Discuss: 2 spans: 1 imported as cue, 1 unreferenced (skipped, listed)" in proc.stdout.splitlines()
+    assert [line.split(": ", 2)[2] for line in proc.stderr.splitlines()] == [
+        "T7 is labelled Discuss but is the Cue of E2; imported as the quote's cue",
+        "span type 'Discuss' is not part of the attribution scheme and no attribution uses T10; skipped"]
 
 
 def test_import_command_error_is_one_line(tmp_path):
@@ -279,3 +334,190 @@ def test_import_command_error_is_one_line(tmp_path):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert proc.stderr.startswith("error: ") and f"a_ann1.ann:{NEXT_LINE}: unknown line type" in proc.stderr
     assert not (tmp_path / "o.jsonl").exists()
+
+
+# --- PolNeAR's Discuss and Discard labels -------------------------------------------------------------
+
+FLAGGED = "By Ann Lee\n\nSmith said the vote was fair. Jones was thanking the crowd. Many doubted it.\n\nFollow Ann Lee"
+FLAGGED_ANN = (
+    _t("T1", "Discard", "By Ann Lee", "By Ann Lee", within=FLAGGED)
+    + _t("T2", "Source", "Smith", "Smith", within=FLAGGED)
+    + _t("T3", "Cue", "said", "said", within=FLAGGED)
+    + _t("T4", "Content", "the vote was fair", "the vote was fair", within=FLAGGED)
+    + _t("T5", "Attribution", "said", "said", within=FLAGGED)
+    + "E1\tAttribution:T5 Source:T2 Cue:T3 Content:T4\n"
+    + _t("T6", "Source", "Jones", "Jones", within=FLAGGED)
+    + _t("T7", "Discuss", "thanking", "thanking", within=FLAGGED)  # a cue flagged for discussion
+    + _t("T8", "Content", "the crowd", "the crowd", within=FLAGGED)
+    + _t("T9", "Attribution", "thanking", "thanking", within=FLAGGED)
+    + "E2\tAttribution:T9 Source:T6 Content:T8 Cue:T7\n"
+    + _t("T10", "Discuss", "Many doubted it.", "Many doubted it.", within=FLAGGED)  # a flag no event uses
+    # A discontiguous Discard, its pieces in the annotator's order (the second piece first).
+    + _t("T11", "Discard", "Ann Lee Follow", "Ann Lee", "Follow", within=FLAGGED, after=FLAGGED.index("Follow"))
+)
+
+
+def _at(text: str, piece: str, after: int = 0) -> Span:
+    start = text.index(piece, after)
+    return Span(start=start, end=start + len(piece), text=piece)
+
+
+def test_discuss_cue_is_imported_and_discard_is_kept_out_of_scope(tmp_path):
+    result = import_brat(_corpus(tmp_path, FLAGGED_ANN, text=FLAGGED, name="flagged_ann1"))
+    text, follow = FLAGGED, FLAGGED.index("Follow")
+    expected = AnnotatedDocument(
+        article=Article.from_text("flagged", text), provenance=Provenance(annotator="ann1", origin="import"),
+        entities=[Entity(id="smith", name="Smith"), Entity(id="jones", name="Jones")],
+        mentions=[Mention(id="T2", span=_at(text, "Smith"), entity_id="smith"),
+                  Mention(id="T6", span=_at(text, "Jones"), entity_id="jones")],
+        quotes=[Quote(id="E1", kind=QuoteKind.INDIRECT, content=[_at(text, "the vote was fair")], cue=_at(text, "said"),
+                      speaker_mention_id="T2", speaker_entity_id="smith"),
+                Quote(id="E2", kind=QuoteKind.INDIRECT, content=[_at(text, "the crowd")], cue=_at(text, "thanking"),
+                      speaker_mention_id="T6", speaker_entity_id="jones")],
+        out_of_scope=[OutOfScope(id="T1", label="Discard", spans=[_at(text, "By Ann Lee")]),
+                      OutOfScope(id="T11", label="Discard", spans=[_at(text, "Follow"), _at(text, "Ann Lee", follow)])],
+    )
+    assert result.documents == [expected]
+    ann_path = tmp_path / "corpus" / "attributions" / "flagged_ann1.ann"
+    lines = FLAGGED_ANN.split("\n")
+    assert result.warnings == [
+        f"{ann_path}:{lines.index('E2' + chr(9) + 'Attribution:T9 Source:T6 Content:T8 Cue:T7') + 1}: "
+        "T7 is labelled Discuss but is the Cue of E2; imported as the quote's cue",
+        f"{ann_path}:{next(n for n, line in enumerate(lines, 1) if line.startswith('T10'))}: span type 'Discuss' is "
+        "not part of the attribution scheme and no attribution uses T10; skipped",
+    ]
+
+
+def test_every_span_is_tallied_per_label(tmp_path):
+    result = import_brat(_corpus(tmp_path, FLAGGED_ANN, text=FLAGGED, name="flagged_ann1"))
+    assert {t.label: t.outcomes for t in result.labels} == {
+        "Attribution": {"trigger of an imported attribution": 2},
+        "Content": {"imported as content": 2},
+        "Cue": {"imported as cue": 1},
+        "Discard": {"kept as out-of-scope": 2},
+        "Discuss": {"imported as cue": 1, "unreferenced (skipped, listed)": 1},
+        "Source": {"imported as source": 2},
+    }
+    assert sum(t.spans for t in result.labels) == FLAGGED_ANN.count("\nT") + 1 == 11
+    assert result.label("Discuss").describe() == "Discuss: 2 spans: 1 imported as cue, 1 unreferenced (skipped, listed)"
+    assert result.label("Nothing").spans == 0
+
+
+def test_a_discard_an_attribution_uses_is_imported_in_its_role(tmp_path):
+    ann = GOOD.replace("T2\tCue", "T2\tDiscard")
+    doc, warnings = _only(tmp_path, ann)
+    assert {q.id: q.cue.text for q in doc.quotes}["E1"] == "said" and doc.out_of_scope == []
+    assert any("T2 is labelled Discard but is the Cue of E1; imported as the quote's cue" in w for w in warnings)
+
+
+def test_a_span_label_decides_its_role_when_the_event_says_otherwise(tmp_path):
+    # PolNeAR train has one such event: the Source and Content arcs swapped, the spans' labels right.
+    doc, warnings = _only(tmp_path, GOOD.replace("E1\tAttribution:T4 Content:T3 Cue:T2 Source:T1",
+                                                 "E1\tAttribution:T4 Content:T1 Cue:T2 Source:T3"))
+    quote = {q.id: q for q in doc.quotes}["E1"]
+    assert [s.text for s in quote.content] == ["“We will win,”"] and doc.speaker_of(quote) == "jane-doe"
+    assert [w.split(": ", 1)[1] for w in warnings] == [
+        "T1 is labelled Source but is the Content of E1; imported as source, as its label says",
+        "T3 is labelled Content but is the Source of E1; imported as content, as its label says",
+    ]
+
+
+def test_span_text_over_several_lines(tmp_path):
+    # BRAT writes the line breaks inside a span's text as they are: its text goes on over the next lines.
+    text = "Smith said the plan works.\n\nIt will pass, he said."
+    content = "the plan works.\n\nIt will pass"
+    start = text.index(content)
+    ann = (f"T1\tSource 0 5\tSmith\nT2\tCue 6 10\tsaid\nT3\tContent {start} {start + len(content)}\t{content}\n"
+           "T4\tAttribution 6 10\tsaid\nE1\tAttribution:T4 Source:T1 Cue:T2 Content:T3\n#1\tAnnotatorNotes T1\tok\n")
+    assert ann.count("\n") == 8
+    doc, warnings = _only(tmp_path, ann, text=text)
+    assert [s.text for s in doc.quotes[0].content] == [content]
+    assert [w.rsplit(":", 2)[-2] for w in warnings] == ["8"]  # line numbers count the continuation lines
+    with pytest.raises(ToolkitError, match=r"a_ann1\.ann:3: T3 says 'the plan works\.' but the article has"):
+        import_brat(_corpus(tmp_path / "cut", ann.replace("\n\nIt will pass\n", "\n"), text=text))
+
+
+def test_json_without_out_of_scope_is_unchanged():
+    # The field was added after documents were published: absent when empty, so old files stay byte for byte.
+    lines = (SEEDS_DIR / "annotations" / "gold.jsonl").read_text(encoding="utf-8").splitlines()
+    assert lines and all("out_of_scope" not in line for line in lines)
+    for line in lines:
+        assert AnnotatedDocument.model_validate_json(line).model_dump_json() == line
+
+
+def test_out_of_scope_round_trips_and_is_checked_against_the_text(tmp_path):
+    [doc] = import_brat(_corpus(tmp_path, FLAGGED_ANN, text=FLAGGED, name="flagged_ann1")).documents
+    dumped = doc.model_dump_json()
+    assert dumped.endswith(',"out_of_scope":[{"id":"T1","label":"Discard","spans":[{"start":0,"end":10,'
+                           '"text":"By Ann Lee"}]},' + dumped.split(',"out_of_scope":[', 1)[1].split("},", 1)[1])
+    assert AnnotatedDocument.model_validate_json(dumped) == doc
+    data = doc.model_dump()
+    data["out_of_scope"][0]["spans"] = [{"start": 1, "end": 11, "text": "By Ann Lee"}]
+    with pytest.raises(ValueError, match=r"out-of-scope 'T1' piece 0: span \[1, 11\) says 'By Ann Lee'"):
+        AnnotatedDocument.model_validate(data)
+    pieces = [{"start": 3, "end": 10, "text": "Ann Lee"}, {"start": 0, "end": 2, "text": "By"}]
+    with pytest.raises(ValueError, match=r"pieces \[3, 10\) and \[0, 2\) overlap or are out of order"):
+        OutOfScope(id="T1", label="Discard", spans=pieces)
+
+
+# --- PolNeAR's train compartment ----------------------------------------------------------------------
+
+# The one event with a Discuss cue, the one with swapped arcs, the three with span texts over several lines,
+# and two ordinary files.
+TRAIN_FILES = [
+    "breitbart_2016-03-01_the-latest-sanders-wins-minnesot_ef2d",
+    "nyt_2016-07-15_latest-poll-has-trump-pulling-ev_d473",
+    "nyt_2016-04-18_for-news-outlets-feeling-the-squ_4e07",
+    "usa-today_2016-08-09_khans-trump-stirs-ugliness-musli_4e07",
+    "wash-post_2016-06-27_byline-amber-phillips_4e07",
+    "breitbart_2015-11-19_exclusive-excerpt-dinesh-d-souza_6b86",
+    "politico_2016-02-11_things-to-watch-in-tonight-s-deb_4b22",
+]
+
+
+@pytest.fixture(scope="module")
+def train():
+    if POLNEAR is None or not (POLNEAR / "train").is_dir():
+        pytest.skip("PolNeAR's train compartment not found at /work/shared/corpora/polnear or ../shared")
+    return import_brat(POLNEAR / "train")
+
+
+def test_train_imports_every_attribution_with_content(train):
+    directory = POLNEAR / "train" / "attributions"
+    ann_files = sorted(directory.glob("*.ann"))
+    assert len(train.documents) == len(ann_files) == 919 and len({d.article.id for d in train.documents}) == 840
+    with_content = discards = 0
+    for ann in ann_files:
+        spans, events = _ann_spans(ann)
+        with_content += sum(any(role.startswith("Content") for role, _ in args) for _, args in events)
+        discards += sum(type_ == "Discard" for type_, _, _ in spans.values())
+    assert sum(len(d.quotes) for d in train.documents) == with_content
+    assert sum(len(d.out_of_scope) for d in train.documents) == discards == train.label("Discard").spans == 368
+    assert train.label("Discuss").outcomes == {"imported as cue": 1, "unreferenced (skipped, listed)": 662}
+
+
+def test_train_files_event_for_event(train):
+    documents = {f"{d.article.id}_{d.provenance.annotator}": d for d in train.documents}
+    for name in TRAIN_FILES:
+        doc, text = documents[name], documents[name].article.text
+        spans, events = _ann_spans(POLNEAR / "train" / "attributions" / f"{name}.ann")
+        quotes = {q.id: q for q in doc.quotes}
+        assert len(quotes) == len(events) > 0, name
+        for eid, args in events:
+            quote = quotes[eid]
+            roles = {}
+            for role, tid in args:  # the span's label decides, else the event's role (a Discuss cue)
+                label = spans[tid][0]
+                roles.setdefault(label if label in ("Source", "Cue", "Content") else role.rstrip("0123456789"),
+                                 []).append(tid)
+            assert [(s.start, s.end) for s in quote.content] == sorted(f for t in roles["Content"] for f in spans[t][1])
+            cue = roles.get("Cue", [None])[0]
+            assert (quote.cue.start, quote.cue.end) == spans[cue][1][0] if cue else quote.cue is None
+            source = roles.get("Source", [None])[0]
+            assert quote.speaker_mention_id == source
+            for s in quote.content:
+                assert text[s.start : s.end] == s.text
+    flagged = {q.id: q for q in documents[TRAIN_FILES[0]].quotes}["E69"]
+    assert (flagged.cue.text, flagged.content[0].text) == ("thanking", "the raucous crowd")
+    swapped = {q.id: q for q in documents[TRAIN_FILES[1]].quotes}["E50"]
+    assert swapped.content[0].text == "Mr. Trump"

@@ -16,7 +16,7 @@ from annotate.labelstudio.project import record_project
 from annotate.labelstudio.story_entities import StoryEntities
 from annotate.labelstudio.wire import to_json
 from schemas import AnnotatedDocument, Article, Entity, Mention, Provenance, Quote, Span, ToolkitError
-from schemas.articles import load_articles
+from schemas.articles import load_articles, load_targets
 from schemas.documents import read_documents, write_documents
 from schemas.inventory import (
     SEED_ENTITIES,
@@ -26,7 +26,7 @@ from schemas.inventory import (
     read_inventory,
     write_inventory,
 )
-from schemas.paths import SEEDS_DIR
+from schemas.paths import SEED_TARGETS, SEEDS_DIR
 
 SEEDS = load_articles([SEEDS_DIR])
 GOLD = read_documents([SEEDS_DIR / "annotations" / "gold.jsonl"])
@@ -132,7 +132,7 @@ def test_canonical_links_every_reference_and_merges_spellings():
 
 @pytest.fixture(scope="module")
 def stories() -> StoryEntities:
-    return StoryEntities.build(SEEDS, inventories=[read_inventory(SEED_ENTITIES)])
+    return StoryEntities.build(SEEDS, inventories=[read_inventory(SEED_ENTITIES)], targets=load_targets(SEED_TARGETS))
 
 
 def test_every_article_of_a_story_gets_the_same_list(stories):
@@ -194,7 +194,8 @@ def test_malformed_task_list_is_rejected_with_the_remedy(value, message):
 
 def test_seed_predictions_cover_every_layer_the_baseline_gives(stories):
     """Quotes of each kind with fragments and cues, mentions with their entity picked, speakers without a
-    mention picked too, and said_by / cue_of / continues (the baseline predicts no stances or claims)."""
+    mention picked too, and said_by / cue_of / continues; claims with their class and claimant, and stances
+    (added by the claim and stance rules, ``annotate.extract.layers``)."""
     seen: set[tuple[str, str]] = set()
     for article in SEEDS:
         for item in to_json(stories.predict(article).result):
@@ -206,7 +207,8 @@ def test_seed_predictions_cover_every_layer_the_baseline_gives(stories):
                 seen.add((item["from_name"], item["value"]["choices"][0] if item["from_name"] == "kind" else ""))
     assert {("region", "Content"), ("region", "Cue"), ("region", "Mention"), ("kind", "direct"),
             ("kind", "indirect"), ("kind", "mixed"), ("entity_id", ""), ("speaker_entity_id", ""),
-            ("relation", "said_by"), ("relation", "cue_of"), ("relation", "continues")} <= seen
+            ("relation", "said_by"), ("relation", "cue_of"), ("relation", "continues"), ("region", "Claim"),
+            ("check_worthy", ""), ("relation", "claimed_by"), ("stance_target", ""), ("stance_polarity", "")} <= seen
 
 
 @pytest.mark.server

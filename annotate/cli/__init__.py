@@ -20,11 +20,12 @@ from annotate.cli import (
     schema,
     server,
     statements,
+    train,
 )
 from annotate.cli.app import app, main
 
-for _module in (demo, server, preload, extract, recordings, pull, agreement, adjudicate, statements, publish, evaluate,
-                imports, citron, schema):
+for _module in (demo, server, preload, extract, train, recordings, pull, agreement, adjudicate, statements, publish,
+                evaluate, imports, citron, schema):
     _module.register(app)
 
 __all__ = ["app", "main"]

@@ -42,6 +42,10 @@ def register(app: typer.Typer) -> None:
                  "documents' quotes (end to end: aligned to the gold quotes first, one-to-one by overlap)."),
         statements_json: Path = typer.Option(None, "--statements-json", metavar="FILE",
                                              help="Also write the statement report as JSON to this file."),
+        published: bool = typer.Option(False, "--published",
+                                       help="Also print the figures as the published extractors' scoring code "
+                                            "computes them (Citron's exact and token overlap, the Gender Gap "
+                                            "Tracker's quote match at 0.3 and 0.8), named after them."),
     ) -> None:
         """Extractor quality: span P/R/F1 (strict, exact, partial, type, overlap; token overlap), attribution,
         stance and claims, with bootstrap intervals and human agreement as the ceiling; with statements, the
@@ -50,6 +54,7 @@ def register(app: typer.Typer) -> None:
 
         from exports.evaluate import evaluate_files
         from exports.evaluation_report import render
+        from exports.published_metrics import published_figures_of_files
         from exports.statements.evaluate import evaluate_statement_files
         from exports.statements.evaluation_report import print_statement_evaluation
         from schemas import ToolkitError
@@ -68,6 +73,8 @@ def register(app: typer.Typer) -> None:
                 raise ToolkitError(f"{option} {path}: directory {path.parent} does not exist; create it or choose "
                                    "another path")
         report = evaluate_files(gold, pred, agreement=agreement, split=split, resamples=resamples, seed=seed)
+        if published:
+            report = report.model_copy(update={"published": published_figures_of_files(gold, pred, split)})
         statements = None
         if gold_statements is not None:
             on_predicted = statements_on is StatementQuotesChoice.PREDICTED

@@ -20,22 +20,27 @@ def register(app: typer.Typer) -> None:
                                             "(repeatable; default: seeds/entities.json)."),
         gold: list[Path] = typer.Option(None, "--gold", help="Earlier gold JSONL whose entities join their story's "
                                         "list (repeatable)."),
+        model: Path = typer.Option(None, "--model", help="Pre-annotate with a model from `annotate train` "
+                                   "(default: the rule-based baseline)."),
+        targets: Path = typer.Option(None, "--targets", help="Target inventory of the predicted stances, the one the "
+                                     "project was made from (default: the seeds' targets.json)."),
     ) -> None:
         """Push articles as tasks, each with its story's entity list; skips those already there, refuses changed
         texts."""
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+        from annotate.extract.choose import quote_extractor
         from annotate.labelstudio import preload as preloading
         from annotate.labelstudio.blind.record import read_blind
         from annotate.labelstudio.client import StudioClient
         from annotate.labelstudio.project import current_project
         from annotate.labelstudio.story_entities import StoryEntities
         from schemas import ToolkitError
-        from schemas.articles import load_articles
+        from schemas.articles import load_articles, load_targets
         from schemas.documents import read_documents
         from schemas.inventory import SEED_ENTITIES, read_inventory
-        from schemas.paths import SEEDS_DIR
+        from schemas.paths import SEED_TARGETS, SEEDS_DIR
 
         record = read_blind()
         if record is not None and new_revision:
@@ -45,7 +50,8 @@ def register(app: typer.Typer) -> None:
         # Every story's entity list, from the inventories, the earlier gold and the baseline over its articles.
         stories = StoryEntities.build(
             articles, inventories=[read_inventory(p) for p in entities or [SEED_ENTITIES]],
-            gold=read_documents(gold) if gold else [])
+            gold=read_documents(gold) if gold else [], extractor=quote_extractor(model),
+            targets=load_targets(targets or SEED_TARGETS))
         if record is not None:  # blind mode: routed to N annotators, each on their own desk
             from annotate.cli.blind import preload as preload_blind
 

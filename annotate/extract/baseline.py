@@ -21,7 +21,8 @@ Spans follow guidelines.md, section 4. ``extract(article)`` finds
   named, preferably as a subject; "He added" to the last person quoted; surnames to the full
   name).
 
-Stances and claims are left empty: the baseline does not predict them.
+``extract`` leaves stances and claims empty; ``annotate.extract.layers.with_claims_and_stances``
+adds them (to this or any quote-level document), as ``annotate extract`` and preload do.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ from annotate.extract.sentences import sentence_spans
 from annotate.extract.speakers import EntityBook, Phrase, phrase_after, phrase_before
 from schemas import AnnotatedDocument, Article, EntityType, Mention, Provenance, Quote, QuoteKind, Span
 
-BASELINE_VERSION = "0.1.0"
+# 0.2.0: the baseline's predictions (``annotate extract``, preload) carry claims and stances (layers 0.1.0).
+BASELINE_VERSION = "0.2.0"
 MIN_CONTENT_WORDS = 3
 DIRECT_VERBS = SPEECH_VERBS | DIRECT_ONLY_VERBS
 CONTINUING_CUES = frozenset("added adds continued went".split())
@@ -466,7 +468,8 @@ class _Extraction:
 
 
 def extract(article: Article) -> AnnotatedDocument:
-    """Predicted quotes (direct, indirect, mixed) with cues and speakers; stances and claims empty."""
+    """Predicted quotes (direct, indirect, mixed) with cues and speakers; stances and claims empty (see
+    ``annotate.extract.layers``)."""
     extraction = _Extraction(article.text)
     extraction.direct()
     extraction.reports()

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from schemas import AnnotatedDocument, Article, Entity, Mention, Provenance, Quote, ToolkitError
 from schemas.errors import first_error
+from schemas.models import OutOfScope
 
 
 def entity_name(text: str) -> str:
@@ -21,10 +22,11 @@ def short(s: str, limit: int = 40) -> str:
 
 
 def imported_document(where: str, article: Article, annotator: str, entities: list[Entity],
-                      mentions: list[Mention], quotes: list[Quote]) -> AnnotatedDocument:
+                      mentions: list[Mention], quotes: list[Quote],
+                      out_of_scope: list[OutOfScope] | None = None) -> AnnotatedDocument:
     """The document an importer built, with provenance ``origin="import"``; ``where`` prefixes the error."""
     try:
         return AnnotatedDocument(article=article, provenance=Provenance(annotator=annotator, origin="import"),
-                                 entities=entities, mentions=mentions, quotes=quotes)
+                                 entities=entities, mentions=mentions, quotes=quotes, out_of_scope=out_of_scope or [])
     except ValidationError as e:
         raise ToolkitError(f"{where}{first_error(e)}") from None

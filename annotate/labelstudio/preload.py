@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel, Field, ValidationError
 
 from annotate.extract.baseline import BASELINE_VERSION, extract
+from annotate.extract.layers import with_claims_and_stances
 from annotate.labelstudio.bulk import Built, Sent, built_batches, default_workers, send_all, send_predictions
 from annotate.labelstudio.client import ProjectInfo, StudioClient
 from annotate.labelstudio.config import ENTITIES, TASK_DATA_KEYS
@@ -28,7 +29,7 @@ from annotate.labelstudio.encode import document_to_items
 from annotate.labelstudio.entities import task_entities
 from annotate.labelstudio.prediction_check import ConfigNames
 from annotate.labelstudio.wire import LabelsResult, NewTask, Prediction, ResultItem
-from schemas import AnnotatedDocument, Article, ToolkitError
+from schemas import AnnotatedDocument, Article, TargetInventory, ToolkitError
 from schemas.errors import first_error
 from schemas.inventory import EntityInventory
 
@@ -127,13 +128,15 @@ def prediction_for(doc: AnnotatedDocument, model_version: str, *, entities: Enti
     return Prediction(model_version=model_version, result=results)
 
 
-def baseline_prediction(article: Article, entities: EntityInventory | None = None) -> Prediction:
+def baseline_prediction(article: Article, entities: EntityInventory | None = None,
+                        targets: TargetInventory | None = None) -> Prediction:
     """The baseline extractor's pre-annotation as a Label Studio prediction; with the task's ``entities``,
-    its entities are linked to the list's (``EntityInventory.canonical``) and preselected."""
+    its entities are linked to the list's (``EntityInventory.canonical``) and preselected. Claims always,
+    stances toward ``targets`` when given (``annotate.extract.layers``)."""
     doc = extract(article)
     if entities is not None:
         doc = entities.canonical(doc)
-    return prediction_for(doc, BASELINE_VERSION, entities=entities)
+    return prediction_for(with_claims_and_stances(doc, targets), BASELINE_VERSION, entities=entities)
 
 
 def check_offsets(article: Article, results: Sequence[ResultItem]) -> None:

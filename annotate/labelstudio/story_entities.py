@@ -5,7 +5,9 @@ names as aliases): the inventories given for the story (``seeds/entities.json``)
 story; the story's earlier gold (whose names become aliases); the baseline extractor's entity
 resolution over the story's articles. Every article of a story gets the same inventory, so a
 participant has one id in every task of the story, and the baseline's entities are linked to it
-(``EntityInventory.canonical``) before they become predictions, preselected in the picker.
+(``EntityInventory.canonical``) before they become predictions, preselected in the picker. Then the
+claim and stance rules complete each document (``annotate.extract.layers``; stances with the target
+inventory the project's labeling config was made from), once its entities are final.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
 from annotate.extract.baseline import BASELINE_VERSION, extract
+from annotate.extract.layers import with_claims_and_stances
 from annotate.labelstudio.preload import prediction_for
 from annotate.labelstudio.wire import Prediction
-from schemas import AnnotatedDocument, Article
+from schemas import AnnotatedDocument, Article, TargetInventory
 from schemas.inventory import EntityInventory
 
 
@@ -30,13 +33,15 @@ class StoryEntities:
 
     ``inventory_for`` and ``predict`` are what ``preload.preload`` takes (``inventory_for=``, ``predict=``).
     Articles are known by their text (sha256), so a revision imported as ``<id>@r2`` finds its own.
+    ``targets``: the stance targets of the predictions (None: claims only, no stances).
     """
 
     def __init__(self, inventories: dict[str, EntityInventory], baseline: dict[str, AnnotatedDocument],
-                 extractor: Callable[[Article], AnnotatedDocument] = extract):
+                 extractor: Callable[[Article], AnnotatedDocument] = extract, targets: TargetInventory | None = None):
         self.inventories = inventories
         self._baseline = baseline  # sha256 -> the baseline's document of that text
         self._extract = extractor
+        self.targets = targets
 
     @classmethod
     def build(
@@ -46,6 +51,7 @@ class StoryEntities:
         inventories: Iterable[EntityInventory] = (),
         gold: Iterable[AnnotatedDocument] = (),
         extractor: Callable[[Article], AnnotatedDocument] = extract,
+        targets: TargetInventory | None = None,
     ) -> StoryEntities:
         """Run the baseline over every article once and build each story's inventory (module docstring)."""
         given = list(inventories)
@@ -69,16 +75,18 @@ class StoryEntities:
                     baseline[article.sha256] = extractor(article)
             inventory = inventory.extended(e for a in members for e in baseline[a.sha256].entities)
             built[key] = inventory
-        return cls(built, baseline, extractor)
+        return cls(built, baseline, extractor, targets)
 
     def inventory_for(self, article: Article) -> EntityInventory:
         """The entity list of the article's story (empty for an article that was not built)."""
         return self.inventories.get(story_key(article)) or EntityInventory(story=article.story)
 
     def predict(self, article: Article) -> Prediction:
-        """The baseline's pre-annotation of ``article``, its entities those of the story's list, preselected."""
+        """The baseline's pre-annotation of ``article``, its entities those of the story's list, preselected, with
+        claims and stances."""
         inventory = self.inventory_for(article)
         doc = self._baseline.get(article.sha256)
         doc = doc.model_copy(update={"article": article}) if doc is not None else self._extract(article)
         version = doc.provenance.model_version or BASELINE_VERSION
-        return prediction_for(inventory.canonical(doc), version, entities=inventory)
+        doc = with_claims_and_stances(inventory.canonical(doc), self.targets)
+        return prediction_for(doc, version, entities=inventory)
