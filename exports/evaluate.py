@@ -78,7 +78,8 @@ from exports.evaluation_report import (
     Figure,
     InputSummary,
 )
-from exports.evaluation_stream import CHUNK, Chunk, Pairing, Rows, interval, resample_sums
+from exports.evaluation_stream import CHUNK, Chunk, Pairing, Rows, resample_sums
+from exports.metrics import percentile_interval
 from schemas import AnnotatedDocument, Polarity, ToolkitError
 
 __all__ = ["EvaluationReport", "compute_evaluation"]
@@ -321,7 +322,7 @@ def _figure(source: _Source, total: np.ndarray, resampled: np.ndarray | None = N
 
     def estimate(statistic: Statistic) -> Estimate:
         value = _value(statistic(total[None, :])[0])
-        ci = interval(statistic(resampled), confidence) if resampled is not None else None
+        ci = percentile_interval(statistic(resampled), confidence) if resampled is not None else None
         return Estimate(value=value, ci_low=ci[0] if ci else None, ci_high=ci[1] if ci else None)
 
     n_gold, n_pred, correct_gold, correct_pred = source.counts(total)

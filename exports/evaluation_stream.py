@@ -194,13 +194,3 @@ def resample_sums(rows: np.ndarray, resamples: int, seed: int, block_bytes: int 
         for c in range(0, rows.shape[1], columns):
             out[start : start + len(weights), c : c + columns] = weights @ rows[:, c : c + columns].astype(np.float64)
     return out
-
-
-def interval(samples: np.ndarray, confidence: float) -> tuple[float, float] | None:
-    """Percentile interval of the defined ``samples``; None when none is (``exports.metrics.bootstrap_ci``)."""
-    samples = samples[np.isfinite(samples)]
-    if len(samples) == 0:
-        return None
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(samples, [tail, 100 - tail])
-    return float(low), float(high)

@@ -270,7 +270,11 @@ def bootstrap_ci(per_doc: np.ndarray | spmatrix, statistic: Callable[[np.ndarray
     if weights.shape[1] != per_doc.shape[0]:
         raise ValueError(f"weights cover {weights.shape[1]} documents but per_doc has {per_doc.shape[0]}")
     sums = (per_doc.T @ weights.T).T if isinstance(per_doc, spmatrix) else weights @ per_doc
-    samples = np.asarray(statistic(np.asarray(sums)), dtype=np.float64)
+    return percentile_interval(np.asarray(statistic(np.asarray(sums)), dtype=np.float64), confidence)
+
+
+def percentile_interval(samples: np.ndarray, confidence: float) -> tuple[float, float] | None:
+    """Percentile interval of the defined (finite) ``samples``; None when none is."""
     samples = samples[np.isfinite(samples)]
     if len(samples) == 0:
         return None

@@ -38,6 +38,3 @@ class QuoteModel:
         feats = ArticleFeatures(article)
         tagged = [self._tagger.tag(feats.features(seq)) for seq in feats.sequences]
         return assemble(article, feats, tagged, annotator=self.name, model_version=self.name)
-
-    def __call__(self, article: Article) -> AnnotatedDocument:
-        return self.extract(article)
