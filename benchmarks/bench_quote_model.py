@@ -32,6 +32,8 @@ from annotate.extract.model.model_file import read_model
 from annotate.formats.convention import to_toolkit_convention
 from exports.evaluate import compute_evaluation
 from exports.evaluation_report import EvaluationReport, Figure
+from exports.published_metrics import PublishedFigures, published_figures
+from schemas import AnnotatedDocument
 from schemas.articles import load_articles
 from schemas.documents import read_documents
 from schemas.paths import REPO_ROOT, SEEDS_DIR
@@ -91,6 +93,8 @@ def measure(max_iterations: int) -> str:
                  "seeds": {n: read_documents([t / f"seed-{n}.jsonl"]) for n in ("rules", "model")}}
         reports = {(g, n): compute_evaluation(docs, preds["seeds" if g == "seed gold" else "dev"][n], resamples=200)
                    for g, docs in golds.items() for n in ("rules", "model")}
+        published = {(g, n): published_of(docs, preds["seeds" if g == "seed gold" else "dev"][n])
+                     for g, docs in golds.items() for n in ("rules", "model")}
         # Extraction speed without process start-up: the same articles once more, timed in-process.
         dev_articles = load_articles([dev_text])
         rates = {}
@@ -145,7 +149,30 @@ def measure(max_iterations: int) -> str:
     for label, layer, metric, scheme in ROWS:
         row = [cells(figure(reports[(g, n)], metric, layer, scheme)) for g in golds for n in ("rules", "model")]
         lines.append(f"| {label} | {scheme or 'entity'} | " + " | ".join(row) + " |")
+    first = published[(next(iter(golds)), "rules")]
+    lines += ["", "The same predictions scored as the published extractors' own code scores them (`annotate evaluate "
+              "--published`, quirks kept; see `exports/published_metrics.py`), P / R / F1. Citron's figures leave "
+              f"out quotes without a cue ({first.citron_left_out_gold} gold quotes of PolNeAR dev as annotated); "
+              f"its tokens here are `{first.tokeniser}`, not spaCy's:", "",
+              "| figure | " + " | ".join(f"{g}: {n}" for g in golds for n in ("rules", "model")) + " |",
+              "| --- |" + " ---: |" * (2 * len(golds))]
+    for f in first.figures:
+        if f.precision is None:
+            continue
+        row = [published_cells(published[(g, n)], f.name) for g in golds for n in ("rules", "model")]
+        lines.append(f"| {f.name} | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
+
+
+def published_of(gold: list[AnnotatedDocument], pred: list[AnnotatedDocument]) -> PublishedFigures:
+    by_article = {d.article.id: d for d in pred}
+    return published_figures((g, by_article[g.article.id]) for g in gold if g.article.id in by_article)
+
+
+def published_cells(figures: PublishedFigures, name: str) -> str:
+    f = figures.figure(name)
+    parts = [f.precision.value if f.precision else None, f.recall.value if f.recall else None, f.f1]
+    return " / ".join("n/a" if v is None else f"{v:.3f}" for v in parts)
 
 
 def main() -> None:

@@ -528,6 +528,11 @@ class OwnServer:
         os.killpg(self.state.pid, signal.SIGKILL)
         while server.is_label_studio(self.state.pid):
             time.sleep(0.05)
+        # The listening socket can outlive the process by a moment (seen under load): wait for it, so
+        # that a restart does not find the port taken.
+        deadline = time.monotonic() + 30
+        while server.port_in_use("127.0.0.1", self.port) and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.stop()  # forgets it (server.json)
 
     def running(self) -> bool:

@@ -14,14 +14,14 @@ from typer.testing import CliRunner
 
 from annotate.cli import app
 from annotate.extract.choose import quote_extractor
-from annotate.extract.model.assemble import tag_spans
+from annotate.extract.model.assemble import assemble, tag_spans
 from annotate.extract.model.features import FEATURES_VERSION, ArticleFeatures, document_spans, span_tags
 from annotate.extract.model.model_file import INFO_MEMBER, TAGGER_MEMBER, read_model
 from annotate.extract.model.tagger import QuoteModel
 from annotate.extract.model.train import train_model
 from annotate.labelstudio.project import record_project
 from exports.evaluate import compute_evaluation
-from schemas import ToolkitError
+from schemas import Article, ToolkitError, sha256_of
 from schemas.documents import read_documents, write_documents
 from schemas.paths import REPO_ROOT
 
@@ -192,3 +192,45 @@ def test_preload_pre_annotates_with_the_model(ls_client, ls_project, model_path)
         assert [p.model_version for p in predictions] == [version]
         contents = [r for r in predictions[0].result if r["type"] == "labels" and r["value"]["labels"] == ["Content"]]
         assert contents, "the model's pre-annotation has no quote"
+
+
+def assembled(text: str, spans: dict[str, list[str]]) -> list[list[str]]:
+    """The content fragments that assembly makes of hand-placed tags (each string tagged where it
+    first occurs after the previous one of its role)."""
+    article = Article(id="t", text=text, sha256=sha256_of(text))
+    by_role: dict[str, list[tuple[int, int]]] = {}
+    for role, strings in spans.items():
+        at = 0
+        for s in strings:
+            start = text.index(s, at)
+            by_role.setdefault(role, []).append((start, start + len(s)))
+            at = start + len(s)
+    feats = ArticleFeatures(article)
+    tagged = [span_tags(seq, by_role) for seq in feats.sequences]
+    doc = assemble(article, feats, tagged, annotator="t", model_version="t")
+    return [[f.text for f in q.content] for q in doc.quotes]
+
+
+def test_a_quote_interrupted_by_its_cue_across_a_sentence_end_is_one_quote():
+    text = "“We will win,” she said. “They will lose.”"
+    got = assembled(text, {"CON": ["We will win", "They will lose"], "CUE": ["said"], "SRC": ["she"]})
+    # The tagger stopped at the last words; 4.3 keeps the punctuation before the closing marks.
+    assert got == [["We will win,", "They will lose."]]
+
+
+def test_two_reported_clauses_in_two_sentences_stay_two_quotes():
+    text = "She said taxes rose. He said prices fell."
+    got = assembled(text, {"CON": ["taxes rose", "prices fell"], "CUE": ["said", "said"], "SRC": ["She", "He"]})
+    assert got == [["taxes rose"], ["prices fell"]]
+
+
+def test_sentences_of_one_quotation_are_one_fragment():
+    text = "“Prices rose. Wages fell,” he said."
+    assert assembled(text, {"CON": ["Prices rose", "Wages fell"], "CUE": ["said"], "SRC": ["he"]}) == [
+        ["Prices rose. Wages fell,"]]
+
+
+def test_mixed_content_keeps_the_closing_mark_of_its_quotation():
+    text = "He said the plan was “a disaster.” Then he left."
+    assert assembled(text, {"CON": ["the plan was “a disaster"], "CUE": ["said"], "SRC": ["He"]}) == [
+        ["the plan was “a disaster.”"]]

@@ -12,8 +12,9 @@ from annotate.extract.sentences import sentence_spans
 from annotate.extract.stances import detect_stances
 from schemas import AnnotatedDocument, TargetInventory
 
-# The rules' own version: part of the baseline's, and what a model's predictions were completed with.
-LAYERS_VERSION = "0.1.0"
+# The claim and stance rules' own version, to change whenever their output does. Nothing records it yet:
+# predictions carry the quote extractor's version only (``BASELINE_VERSION`` or the model's).
+LAYERS_VERSION = "0.1.1"
 
 
 def with_claims_and_stances(doc: AnnotatedDocument, targets: TargetInventory | None) -> AnnotatedDocument:

@@ -5,7 +5,8 @@ guidelines.md, section 6. For every quote with a speaker entity (the holder):
 - the target is the inventory target whose description the quote's content shares most words with
   (``TargetLexicon``): description words are stemmed (NLTK's Snowball stemmer, no download), grouped
   with their synonyms (``SYNONYMS``: "troops" also finds "forces", "soldiers", "boots on the ground"),
-  and weighted by how few targets share them (a word in every description, "Ukraine", weighs nothing);
+  and weighted by how few targets share them (a word in every description, "Ukraine", weighs nothing;
+  in a one-target inventory every word weighs 1);
   two adjacent description words found adjacent ("security guarantees") count once more. Ties go to
   the target named first in the content (its main clause, section 6.3). A content that names no target
   looks at the rest of its sentence ("..., Putin said, when asked about possible direct peace talks");
@@ -163,7 +164,9 @@ class TargetLexicon:
             for term in found:
                 df[term] = df.get(term, 0) + 1
         # Inverse document frequency over the targets: a term every target has tells them apart not at all.
-        self.terms = {t: {term: math.log(n / df[term]) for term in found} for t, found in terms.items()}
+        # A lone target has nothing to be told apart from: each of its terms names it (weight 1, not log 1 = 0).
+        self.terms = {t: {term: math.log(n / df[term]) if n > 1 else 1.0 for term in found}
+                      for t, found in terms.items()}
         self.bigrams = bigrams
 
     def best(self, toks: list[Token]) -> str | None:
