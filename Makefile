@@ -15,9 +15,12 @@ test: setup system-deps
 # The Label Studio tests (marked `server`) once more, on PostgreSQL: a throwaway cluster in /tmp,
 # started and removed by tests/conftest.py. `make test` runs the PostgreSQL-only tests too when the
 # binaries are there (and skips them, saying so, when not). Left out here: two tests that copy the
-# session's SQLite file (on PostgreSQL there is none, and the first would leave a server running).
+# session's SQLite file (on PostgreSQL there is none, and the first would leave a server running), and
+# the blind-mode tests, whose desks are Label Studio servers of their own on SQLite whatever the session's
+# database (blind/desks.py): on PostgreSQL they would repeat the SQLite run, three server starts included.
 PG_DESELECT := --deselect tests/test_server.py::test_database_made_with_other_credentials_is_refused \
-               --deselect tests/test_server.py::test_cli_lifecycle_start_status_stop
+               --deselect tests/test_server.py::test_cli_lifecycle_start_status_stop \
+               --deselect tests/test_blind.py
 test-postgres: setup system-deps postgres-deps
 	ANNOTATE_TEST_DATABASE=postgresql $(BIN)/python -m pytest -q -m server $(PG_DESELECT)
 

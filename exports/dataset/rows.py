@@ -3,8 +3,9 @@
 Encoding: ``article_row``, ``gold_rows`` (entities, mentions, quotes, stances, claims) and ``annotation_row``
 (one annotator's whole document) give the rows whose columns ``exports.dataset.configs`` declares. Decoding:
 ``article_of``, ``gold_item`` and ``gold_document`` turn the rows of the gold configs back into one gold
-``AnnotatedDocument`` per article (what ``annotate evaluate`` reads from a release). Class labels are stored
-as positions in the enums of ``schemas.labels`` and read back the same way.
+``AnnotatedDocument`` per article (what ``annotate evaluate`` reads from a release); ``annotation_document``
+turns an ``annotations`` row back into its annotator's document (how predictions over an archive are read
+back). Class labels are stored as positions in the enums of ``schemas.labels`` and read back the same way.
 
 Every span is checked against its article text once more on the way out (``text[start:end] == span.text``),
 even though ``AnnotatedDocument`` validated it on the way in: a document built with ``model_construct`` or
@@ -19,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import TypedDict
+
+from pydantic import ValidationError
 
 from schemas import (
     AnnotatedDocument,
@@ -36,6 +39,7 @@ from schemas import (
     Stance,
     ToolkitError,
 )
+from schemas.errors import first_error
 
 _QUOTE_KIND = {k: i for i, k in enumerate(QuoteKind)}
 _POLARITY = {p: i for i, p in enumerate(Polarity)}
@@ -207,3 +211,30 @@ def gold_item(config: str, row: Mapping) -> GoldItem:
 def gold_document(article: Article, items: Mapping[str, Sequence[GoldItem]]) -> AnnotatedDocument:
     """The gold document of an article from its items per gold config (validated as any document)."""
     return AnnotatedDocument(article=article, provenance=Provenance(annotator="gold", origin="gold"), **items)
+
+
+# -- decoding: an annotations row back into its document ----------------------------------------------------
+
+
+def annotation_document(row: Mapping, article: Article, where: str) -> AnnotatedDocument:
+    """One annotator's document from its ``annotations`` row and its article: the inverse of ``annotation_row``.
+
+    Validated as any document, so every span is checked against the article (``text[start:end] == span.text``)
+    on the way in. Not stored, so not restored: ``Provenance.annotation_mode``, ``out_of_scope``; and a quote
+    whose speaker was given by its mention alone comes back with the mention's entity as well (the row stores
+    the speaker entity through the mention).
+    """
+    if row["article_id"] != article.id:
+        raise ToolkitError(f"{where}: annotation {row['id']!r} is of article {row['article_id']!r}, not of "
+                           f"{article.id!r}; give each annotation row beside its own article")
+    try:
+        provenance = Provenance(
+            annotator=row["annotator"], origin=row["origin"], task_id=row["task_id"],
+            annotation_id=row["annotation_id"], created_at=row["created_at"], updated_at=row["updated_at"],
+            lead_time=row["lead_time"], ground_truth=bool(row["ground_truth"]), model_version=row["model_version"],
+        )
+        items = {config: [gold_item(config, item) for item in row[config] or []] for config in GOLD_LAYERS}
+        return AnnotatedDocument(schema_version=row["schema_version"], article=article, provenance=provenance,
+                                 **items)
+    except ValidationError as e:
+        raise ToolkitError(f"{where}: annotation {row['id']!r}: {first_error(e)}") from None
