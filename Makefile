@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-postgres setup system-deps postgres-deps lint clean seed-gold
+.PHONY: demo test test-postgres setup system-deps spark-deps postgres-deps lint clean seed-gold
 
 demo: setup
 	$(BIN)/annotate demo
 
-test: setup system-deps
+test: setup system-deps spark-deps
 	$(BIN)/python -m pytest -q
 
 # The Label Studio tests (marked `server`) once more, on PostgreSQL: a throwaway cluster in /tmp,
@@ -29,7 +29,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[server,dev]"
+	$(BIN)/pip install -q -e ".[server,dev,spark]"
 	touch $(STAMP)
 
 # Debian's Chromium for the browser tests (Playwright may not download its own browser here).
@@ -37,6 +37,12 @@ system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
 	  else echo "chromium missing: run 'sudo apt-get install chromium'" >&2; exit 1; fi; }
+
+# Debian's Java runtime for Spark (`annotate extract --engine spark` and its tests, marked `spark`).
+spark-deps:
+	@command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q default-jre-headless; \
+	  else echo "java missing: run 'sudo apt-get install default-jre-headless'" >&2; exit 1; fi; }
 
 # Debian's PostgreSQL server binaries (/usr/lib/postgresql/<ver>/bin) for the throwaway test clusters.
 postgres-deps:

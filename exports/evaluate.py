@@ -28,45 +28,27 @@ are sums of the same rows):
 Intervals: percentile bootstrap over articles (``exports.metrics.bootstrap_ci``). Ceilings: the gold's
 human agreement (an ``AgreementReport``) for the figures it has an equal measure of.
 
-Streaming (``exports.evaluation_stream``): the predictions are read ``chunk`` at a time, each chunk joined with
-its gold documents and reduced to those per-pair rows, summed per article; the documents are then let go. The
-figures come from the rows at the end, the same for any chunk size.
+Streaming (``exports.evaluation_stream``): the predictions are read a chunk at a time (a JSONL in byte ranges, in
+worker processes), each chunk joined with its gold documents and reduced to those per-pair rows, summed per
+article; the documents are then let go. The figures come from the rows at the end, the same for any chunk size
+and any number of workers. The units and the columns of the rows are ``exports.evaluation_units``'.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from exports.agreement_report import AgreementReport, BootstrapSettings, read_agreement_report
-from exports.compare import (
-    EXACT,
-    OVERLAP,
-    PARTIAL,
-    STRICT,
-    TOKEN_PATTERN,
-    TYPE,
-    Alignment,
-    Boundary,
-    Layer,
-    Scheme,
-    Tokens,
-    Units,
-    align,
-    concat_ranges,
-    extract_layers,
-    tally,
-)
+from exports.compare import TOKEN_PATTERN
 from exports.evaluation_inputs import (
+    RANGE_BYTES,
     GoldArticles,
-    HeldGold,
     InputInfo,
     Located,
     gold_articles,
-    iter_jsonl,
     no_documents,
     release_agreement,
 )
@@ -78,26 +60,21 @@ from exports.evaluation_report import (
     Figure,
     InputSummary,
 )
-from exports.evaluation_stream import CHUNK, Chunk, Pairing, Rows, resample_sums
+from exports.evaluation_stream import CHUNK, Pairing, Rows, resample_sums, score_file, score_located
+from exports.evaluation_units import POLARITIES, STATISTICS, Statistic
+from exports.evaluation_workers import no_gc
 from exports.metrics import percentile_interval
-from schemas import AnnotatedDocument, Polarity, ToolkitError
+from schemas import AnnotatedDocument, ToolkitError
 
-__all__ = ["EvaluationReport", "compute_evaluation"]
+__all__ = ["EvaluationReport", "compute_evaluation", "evaluate_files"]
 
-SPAN_LAYERS = (Layer.QUOTE, Layer.CUE, Layer.SPEAKER, Layer.CLAIM)
-OVERALL_SCHEMES = (STRICT, EXACT, PARTIAL, TYPE, OVERLAP)
-# Per label both sides are filtered to the label (nervaluate's per-entity results): exact boundaries on
-# filtered units are strict, and partial aligns only units of the label.
-PARTIAL_TYPED = Scheme("partial", Boundary.OVERLAP, typed=True, partial_credit=PARTIAL.partial_credit)
-LABEL_SCHEMES = {"strict": STRICT, "exact": STRICT, "partial": PARTIAL_TYPED, "type": TYPE}
-POLARITIES = tuple(p.value for p in Polarity)
 F_AVG_CLASSES = (POLARITIES.index("favor"), POLARITIES.index("against"))
 
 # Agreement figures that measure the same thing between two annotators: (metric, scheme, per label) -> key.
 _SPAN_CEILINGS = {("exact", False): "f1_exact", ("overlap", False): "f1_overlap",
                   ("strict", True): "f1_exact", ("exact", True): "f1_exact", ("type", True): "f1_overlap"}
 
-Statistic = Callable[[np.ndarray], np.ndarray]  # (R, K) summed statistics -> (R,) values
+StatisticFunction = Callable[[np.ndarray], np.ndarray]  # (R, K) summed statistics -> (R,) values
 
 
 # --- statistics --------------------------------------------------------------------------------------------
@@ -148,145 +125,14 @@ def _f_avg(s: np.ndarray) -> np.ndarray:
     return _class_f1(s)[:, F_AVG_CLASSES].mean(axis=1)  # NaN unless favor and against both occur
 
 
-@dataclass(frozen=True)
-class _Source:
-    """One figure's keys and its additive statistics per pair."""
-
-    metric: str
-    layer: str
-    scheme: str | None
-    label: str | None
-    per_pair: np.ndarray  # (P, K)
-    summary: Statistic | None = None  # stance summaries: one value, no P/R
-
-    def counts(self, s: np.ndarray) -> tuple[int, int, float, float]:
-        """(gold, predicted, correct gold, correct predicted) of summed statistics (K,)."""
-        if self.summary is not None:
-            return int(s[2::3].sum()), int(s[1::3].sum()), float(s[0::3].sum()), float(s[0::3].sum())
-        return int(round(s[3])), int(round(s[1])), float(s[2]), float(s[0])
+_SUMMARIES: dict[str, StatisticFunction] = {"macro_f1": _macro_f1, "f_avg": _f_avg}
 
 
-def _prf(metric: str, layer: str, scheme: str | None, label: str | None, correct_pred: np.ndarray,
-         n_pred: np.ndarray, correct_gold: np.ndarray, n_gold: np.ndarray, *extra: np.ndarray) -> _Source:
-    columns = [correct_pred, n_pred, correct_gold, n_gold, *extra]
-    return _Source(metric, layer, scheme, label, np.column_stack(columns).astype(np.float64))
-
-
-# --- sources -----------------------------------------------------------------------------------------------
-
-
-def _span_sources(p: Chunk, units: Units) -> tuple[list[_Source], Alignment]:
-    """Every scheme over all labels and, for labelled layers, per label; and the overlap alignment."""
-    cache: dict[tuple[Boundary, bool], Alignment] = {}
-
-    def aligned(scheme: Scheme) -> Alignment:
-        key = (scheme.boundary, scheme.typed)
-        if key not in cache:
-            cache[key] = align(units, p.pairs, boundary=scheme.boundary, typed=scheme.typed)
-        return cache[key]
-
-    layer = units.layer.value
-    sources = []
-    for scheme in OVERALL_SCHEMES:
-        t = tally(units, p.pairs, aligned(scheme), scheme)
-        credit = t.credit.sum(axis=1)
-        sources.append(_prf("span", layer, scheme.name, None, credit, t.n_right.sum(axis=1), credit,
-                            t.n_left.sum(axis=1)))
-    if len(units.labels) > 1:
-        for name, scheme in LABEL_SCHEMES.items():
-            t = tally(units, p.pairs, aligned(scheme), scheme)
-            for col, label in enumerate(t.labels):
-                sources.append(_prf("span", layer, name, label, t.credit[:, col], t.n_right[:, col],
-                                    t.credit[:, col], t.n_left[:, col]))
-    return sources, aligned(OVERLAP)
-
-
-def _token_sources(p: Chunk, units: dict[Layer, Units]) -> list[_Source]:
-    """Citron's token overlap: tokens of one side inside the other side's spans, per layer and label."""
-    tokens = Tokens.of(p.docs)
-    first_token = tokens.token_offsets[tokens.doc_article]  # (D,) global index of each document's first token
-    counts = tokens.token_offsets[tokens.doc_article + 1] - first_token
-    doc_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    gold, pred = p.pairs[:, 0], p.pairs[:, 1]
-    length = counts[gold]  # both documents of a pair have the same text
-    pair_of = np.repeat(np.arange(len(p.pairs)), length)
-    in_gold, in_pred = concat_ranges(doc_offsets[gold], length), concat_ranges(doc_offsets[pred], length)
-
-    def covered(in_tokens: Units, keep: np.ndarray) -> np.ndarray:
-        """(all documents' tokens,) bool: inside a kept unit's segment ("+1 at the start, -1 after the end")."""
-        segments = keep[in_tokens.seg_unit]
-        doc = in_tokens.doc[in_tokens.seg_unit[segments]]
-        shift = doc_offsets[doc] - first_token[doc]
-        size = int(doc_offsets[-1]) + 1
-        edges = (np.bincount(in_tokens.seg_start[segments] + shift, minlength=size)
-                 - np.bincount(in_tokens.seg_end[segments] + shift, minlength=size))
-        return np.cumsum(edges)[:-1] > 0
-
-    def per_pair(values: np.ndarray) -> np.ndarray:
-        return np.bincount(pair_of, weights=values, minlength=len(p.pairs))
-
-    sources = []
-    for layer in SPAN_LAYERS:
-        in_tokens = units[layer].in_tokens(tokens)
-        every = covered(in_tokens, np.ones(len(in_tokens), dtype=bool))
-        labels = [(None, every)]
-        if len(in_tokens.labels) > 1:
-            labels += [(label, covered(in_tokens, in_tokens.label == code))
-                       for code, label in enumerate(in_tokens.labels)]
-        for label, mine in labels:
-            sources.append(_prf("token_overlap", layer.value, "token", label,
-                                per_pair(mine[in_pred] & every[in_gold]), per_pair(mine[in_pred]),
-                                per_pair(mine[in_gold] & every[in_pred]), per_pair(mine[in_gold])))
-    return sources
-
-
-def _speaker_spans(docs: Sequence[AnnotatedDocument], units: Units) -> tuple[np.ndarray, np.ndarray]:
-    """(U,) start and end of each quote unit's speaker mention; -1 where the quote has none."""
-    spans = {}
-    for d, doc in enumerate(docs):
-        mentions = {m.id: m.span for m in doc.mentions}
-        for q in doc.quotes:
-            span = mentions.get(q.speaker_mention_id or "")
-            spans[d, q.id] = (span.start, span.end) if span else (-1, -1)
-    pairs = np.array([spans[d, ref] for d, ref in zip(units.doc.tolist(), units.ref)], dtype=np.int64).reshape(-1, 2)
-    return pairs[:, 0], pairs[:, 1]
-
-
-def _attribution_sources(p: Chunk, units: Units, overlap: Alignment) -> list[_Source]:
-    """Found gold quotes (overlap alignment) with the right speaker: by entity and by mention span."""
-    n_pairs = len(p.pairs)
-    per_doc = np.bincount(units.doc, minlength=len(p.docs))
-    n_gold, n_pred = per_doc[p.pairs[:, 0]], per_doc[p.pairs[:, 1]]
-    found = np.bincount(overlap.pair, minlength=n_pairs)
-    speaker = units.attributes["speaker"]
-    same_entity = np.array([speaker[g] == speaker[r] for g, r in zip(overlap.left.tolist(), overlap.right.tolist())],
-                           dtype=bool)
-    start, end = _speaker_spans(p.docs, units)
-    gs, ge, ps, pe = start[overlap.left], end[overlap.left], start[overlap.right], end[overlap.right]
-    neither = (gs < 0) & (ps < 0)
-    same_mention = neither | ((gs >= 0) & (ps >= 0) & (np.maximum(gs, ps) < np.minimum(ge, pe)))
-    sources = []
-    for metric, right in (("attribution_entity", same_entity), ("attribution_mention", same_mention)):
-        correct = np.bincount(overlap.pair, weights=right.astype(np.float64), minlength=n_pairs)
-        sources.append(_prf(metric, Layer.QUOTE.value, None, None, correct, n_pred, correct, n_gold, found))
-    return sources
-
-
-def _stance_sources(p: Chunk) -> list[_Source]:
-    """(holder, target, polarity) items compared as sets, per polarity: tp, predicted, gold."""
-    stats = np.zeros((len(p.pairs), 3 * len(POLARITIES)))
-    for i, (g, r) in enumerate(p.pairs.tolist()):
-        gold = {(s.holder_entity_id, s.target_id, s.polarity.value) for s in p.docs[g].stances}
-        pred = {(s.holder_entity_id, s.target_id, s.polarity.value) for s in p.docs[r].stances}
-        for c, polarity in enumerate(POLARITIES):
-            g_c = {item for item in gold if item[2] == polarity}
-            p_c = {item for item in pred if item[2] == polarity}
-            stats[i, 3 * c : 3 * c + 3] = len(g_c & p_c), len(p_c), len(g_c)
-    sources = [_prf("stance", "stance", None, polarity, stats[:, 3 * c], stats[:, 3 * c + 1], stats[:, 3 * c],
-                    stats[:, 3 * c + 2]) for c, polarity in enumerate(POLARITIES)]
-    sources.append(_Source("stance_macro_f1", "stance", None, None, stats, summary=_macro_f1))
-    sources.append(_Source("stance_f_avg", "stance", None, None, stats, summary=_f_avg))
-    return sources
+def _counts(stat: Statistic, s: np.ndarray) -> tuple[int, int, float, float]:
+    """(gold, predicted, correct gold, correct predicted) of one figure's summed statistics (K,)."""
+    if stat.summary is not None:
+        return int(s[2::3].sum()), int(s[1::3].sum()), float(s[0::3].sum()), float(s[0::3].sum())
+    return int(round(s[3])), int(round(s[1])), float(s[2]), float(s[0])
 
 
 # --- figures -----------------------------------------------------------------------------------------------
@@ -296,92 +142,70 @@ def _value(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
-def _ceiling(source: _Source, agreement: AgreementReport | None) -> Ceiling | None:
+def _ceiling(stat: Statistic, agreement: AgreementReport | None) -> Ceiling | None:
     if agreement is None:
         return None
-    if source.metric == "span":
-        key, of = _SPAN_CEILINGS.get((source.scheme or "", source.label is not None)), "f1"
-    elif source.metric == "attribution_entity":
+    if stat.metric == "span":
+        key, of = _SPAN_CEILINGS.get((stat.scheme or "", stat.label is not None)), "f1"
+    elif stat.metric == "attribution_entity":
         key, of = "attribution_agreement", "accuracy"
     else:
         return None
     if key is None:
         return None
     try:
-        f = agreement.figure(key, source.layer, source.label)
+        f = agreement.figure(key, stat.layer, stat.label)
     except KeyError:
         return None
-    name = " ".join(x for x in (key, source.layer, source.label) if x)
+    name = " ".join(x for x in (key, stat.layer, stat.label) if x)
     return Ceiling(metric=name, of=of, value=f.value, ci_low=f.ci_low, ci_high=f.ci_high, n=f.n)
 
 
-def _figure(source: _Source, total: np.ndarray, resampled: np.ndarray | None = None, confidence: float = 0.95,
+def _figure(stat: Statistic, total: np.ndarray, resampled: np.ndarray | None = None, confidence: float = 0.95,
             macro: float | None = None, ceiling: Ceiling | None = None) -> Figure:
     """The figure of summed statistics ``total`` (K,); with ``resampled`` (R, K), the sums of each bootstrap
     resample of the articles, percentile intervals."""
 
-    def estimate(statistic: Statistic) -> Estimate:
+    def estimate(statistic: StatisticFunction) -> Estimate:
         value = _value(statistic(total[None, :])[0])
         ci = percentile_interval(statistic(resampled), confidence) if resampled is not None else None
         return Estimate(value=value, ci_low=ci[0] if ci else None, ci_high=ci[1] if ci else None)
 
-    n_gold, n_pred, correct_gold, correct_pred = source.counts(total)
-    common = dict(metric=source.metric, layer=source.layer, scheme=source.scheme, label=source.label, n_gold=n_gold,
+    n_gold, n_pred, correct_gold, correct_pred = _counts(stat, total)
+    common = dict(metric=stat.metric, layer=stat.layer, scheme=stat.scheme, label=stat.label, n_gold=n_gold,
                   n_pred=n_pred, correct_gold=correct_gold, correct_pred=correct_pred, f1_annotator_macro=macro,
                   ceiling=ceiling)
-    if source.summary is not None:
-        return Figure(f1=estimate(source.summary), **common)
+    if stat.summary is not None:
+        return Figure(f1=estimate(_SUMMARIES[stat.summary]), **common)
     accuracy = estimate(_accuracy) if len(total) > 4 else None
     return Figure(precision=estimate(_precision), recall=estimate(_recall), f1=estimate(_f1), accuracy=accuracy,
                   **common)
 
 
-
-def _chunk_sources(chunk: Chunk) -> list[_Source]:
-    """Every figure's statistics per (gold, prediction) pair of the chunk."""
-    units = extract_layers(chunk.docs, SPAN_LAYERS)
-    sources: list[_Source] = []
-    overlap_quotes = None
-    for layer in SPAN_LAYERS:
-        layer_sources, overlap = _span_sources(chunk, units[layer])
-        sources += layer_sources
-        if layer is Layer.QUOTE:
-            overlap_quotes = overlap
-    sources += _token_sources(chunk, units)
-    sources += _attribution_sources(chunk, units[Layer.QUOTE], overlap_quotes)
-    sources += _stance_sources(chunk)
-    return sources
-
-
-def _evaluate(gold: GoldArticles, pred: Iterable[Located], *, pred_info: InputInfo, empty: ToolkitError | None,
-              agreement: AgreementReport | None, ceiling_source: str | None, resamples: int, seed: int,
-              confidence: float, chunk: int) -> EvaluationReport:
-    """Stream ``pred`` past the gold chunk by chunk, keeping per-article rows; then the figures."""
+def _evaluate(gold: GoldArticles, read: Callable[[Pairing, Rows], None], *, name: Callable[[object], str],
+              pred_info: InputInfo, empty: ToolkitError | None, agreement: AgreementReport | None,
+              ceiling_source: str | None, resamples: int, seed: int, confidence: float,
+              workers: int | None) -> EvaluationReport:
+    """``read`` pairs and scores the predictions into per-article rows; then the figures."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie between 0 and 1; got {confidence}")
-    pairing, rows = Pairing(gold), Rows()
-    kinds: list[_Source] = []  # every chunk has the same figures, in the same order: keep the first's keys
-    for c in pairing.chunks(pred, chunk):
-        sources = _chunk_sources(c)
-        kinds = kinds or [replace(s, per_pair=s.per_pair[:0]) for s in sources]
-        rows.add(c, np.hstack([s.per_pair for s in sources]))
+    pairing, rows = Pairing(gold, name), Rows()
+    read(pairing, rows)
     if pairing.n_pred == 0 and empty is not None:
         raise empty
-    gold.check_rest()
     unpredicted = pairing.finish()
-    widths = np.array([s.per_pair.shape[1] for s in kinds])
-    bounds = np.concatenate([[0], np.cumsum(widths)]).tolist()
-    summed = rows.summed(int(bounds[-1]))
+    summed = rows.summed()
     totals = summed.article_rows.sum(axis=0, dtype=np.float64)
-    resampled = resample_sums(summed.article_rows, resamples, seed)
+    resampled = resample_sums(summed.article_rows, resamples, seed, workers)
     corpus, by_annotator = [], [[] for _ in summed.annotators]
-    for source, lo, hi in zip(kinds, bounds, bounds[1:]):
-        annotator_figures = [_figure(source, row[lo:hi]) for row in summed.annotator_rows]
+    for stat in STATISTICS:
+        columns = list(stat.columns)
+        annotator_figures = [_figure(stat, row[columns]) for row in summed.annotator_rows]
         for figures, figure in zip(by_annotator, annotator_figures):
             figures.append(figure)
         f1s = [f.f1.value for f in annotator_figures if f.f1.value is not None]
-        corpus.append(_figure(source, totals[lo:hi], resampled[:, lo:hi], confidence,
-                              macro=float(np.mean(f1s)) if f1s else None, ceiling=_ceiling(source, agreement)))
+        corpus.append(_figure(stat, totals[columns], resampled[:, columns], confidence,
+                              macro=float(np.mean(f1s)) if f1s else None, ceiling=_ceiling(stat, agreement)))
     return EvaluationReport(
         gold=InputSummary(path=gold.info.path, kind=gold.info.kind, release_version=gold.info.release_version,
                           split=gold.info.split, documents=gold.n_documents, articles=len(gold.texts),
@@ -411,31 +235,34 @@ def compute_evaluation(gold: Sequence[Located | AnnotatedDocument], pred: Sequen
     predictions at a time (the figures do not depend on it)."""
     gold = [g if isinstance(g, Located) else Located(f"gold document {i}", g) for i, g in enumerate(gold)]
     pred = [d if isinstance(d, Located) else Located(f"predicted document {i}", d) for i, d in enumerate(pred)]
-    return _evaluate(HeldGold.of(gold, gold_info or InputInfo("(in memory)")), pred,
-                     pred_info=pred_info or InputInfo("(in memory)"), empty=None, agreement=agreement,
-                     ceiling_source=ceiling_source, resamples=resamples, seed=seed, confidence=confidence, chunk=chunk)
+    with no_gc():
+        held = GoldArticles.held(gold, gold_info or InputInfo("(in memory)"))
+        return _evaluate(held, lambda pairing, rows: score_located(held, pred, pairing, rows, chunk), name=str,
+                         pred_info=pred_info or InputInfo("(in memory)"), empty=None, agreement=agreement,
+                         ceiling_source=ceiling_source, resamples=resamples, seed=seed, confidence=confidence,
+                         workers=1)
 
 
 def evaluate_files(gold: Path, pred: Path, *, agreement: Path | None = None, split: str | None = None,
-                   resamples: int = 1000, seed: int = 0, chunk: int = CHUNK) -> EvaluationReport:
+                   resamples: int = 1000, seed: int = 0, workers: int | None = None,
+                   range_bytes: int = RANGE_BYTES) -> EvaluationReport:
     """``annotate evaluate``: the gold (a release folder or a JSONL) against a JSONL of predictions, streamed.
 
-    A JSONL gold is indexed, not held (``IndexedGold``); a release folder is held. The human ceiling comes from
-    ``agreement``, else from the agreement report a release carries. Errors are those of reading everything
-    first: a bad gold line before any other problem; a missing --pred file and a bad --agreement report before
-    the predictions are read.
+    Both JSONL files are read in byte ranges of ``range_bytes`` by up to ``workers`` worker processes (default:
+    one per CPU); the figures do not depend on either. The human ceiling comes from ``agreement``, else from the
+    agreement report a release carries. Errors are those of reading everything first: a bad gold line before any
+    other problem; a missing --pred file and a bad --agreement report before the predictions are read.
     """
-    gold_docs = gold_articles(gold, split)
-    try:
-        pred_docs = iter_jsonl(pred, "--pred")
+    with no_gc():
+        gold_docs = gold_articles(gold, split, workers)
+        if not pred.is_file():
+            raise ToolkitError(f"--pred {pred}: no such file; give a JSONL file of AnnotatedDocument, one per line")
         if agreement is None and gold.is_dir():
             agreement = release_agreement(gold)
         report = read_agreement_report(agreement) if agreement is not None else None
-        return _evaluate(gold_docs, pred_docs, pred_info=InputInfo(str(pred)), empty=no_documents(pred, "--pred"),
-                         agreement=report, ceiling_source=str(agreement) if agreement is not None else None,
-                         resamples=resamples, seed=seed, confidence=0.95, chunk=chunk)
-    except ToolkitError:
-        gold_docs.check_all()  # reading the gold whole reports its first bad line before anything else
-        raise
-    finally:
-        gold_docs.close()
+        return _evaluate(gold_docs, lambda pairing, rows: score_file(gold_docs, pred, pairing, rows, workers,
+                                                                     range_bytes),
+                         name=lambda line: f"{pred}:{line}", pred_info=InputInfo(str(pred)),
+                         empty=no_documents(pred, "--pred"), agreement=report,
+                         ceiling_source=str(agreement) if agreement is not None else None, resamples=resamples,
+                         seed=seed, confidence=0.95, workers=workers)

@@ -9,26 +9,31 @@ A release folder is read back from its gold configs (``articles`` and ``exports.
 where each row came from; the rows are decoded by the dataset's own codec (``exports.dataset.rows``), and the
 version comes from the release records (``exports.dataset.release``).
 
-For streaming (``exports.evaluation_stream``) the gold is a ``GoldArticles``: the documents of one article on
-demand. A JSONL gold is indexed, not held (``IndexedGold``: article id -> byte offsets, each line validated
-once while indexing and again when its article is asked for); a release folder, and documents given in memory,
-are held (``HeldGold``): a release is read whole from its Parquet files, so its size is bounded by memory.
+For streaming (``exports.evaluation_stream``) the gold is a ``GoldArticles``: every gold document validated
+once, up front (a bad gold line is the first error, whatever the predictions), and kept only as the units the
+figures read (``exports.evaluation_units.Docs``, a few hundred bytes a document), by article. A JSONL gold is
+read in worker processes (``exports.evaluation_workers``) by the fast reader (``exports.evaluation_read``); a
+release folder, and documents given in memory, are read as ``AnnotatedDocument``s first (a release whole, from
+its Parquet files).
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Literal
 
+import numpy as np
 from pydantic import ValidationError
 
 from exports.corpus import AnnotatorDocuments, ArticleTexts, Corpus
 from exports.dataset.release import version_of
 from exports.dataset.rows import GOLD_LAYERS, article_of, gold_document, gold_item
+from exports.evaluation_read import document_dict, read_line
+from exports.evaluation_units import Docs, DocsBuilder, Speakers
+from exports.evaluation_workers import Range, lines, ranges, run
 from schemas import AnnotatedDocument, Article, ToolkitError
 from schemas.documents import iter_documents
 from schemas.errors import first_error
@@ -158,200 +163,107 @@ def release_agreement(folder: Path) -> Path | None:
 
 # --- the gold by article, for streaming ----------------------------------------------------------------------
 
+RANGE_BYTES = 8 * 2**20  # bytes of a JSONL file per worker task: a few thousand documents
+
 
 @dataclass
 class GoldArticles:
     """The gold documents by article, checked as ``Corpus`` checks them (one article id, one text; one document
-    per annotator and article). ``documents`` gives one article's, sorted by annotator."""
+    per annotator and article), as the units the figures read: ``docs[i]`` for ``i`` in ``by_article[id]``, an
+    article's documents sorted by annotator."""
 
     info: InputInfo
     texts: ArticleTexts
-    n_documents: int
+    docs: Docs
+    speakers: Speakers  # the codes of the speaker entities in ``docs``
+    by_article: dict[str, list[int]]
+    annotator: list[str]  # (D,) of each document
     annotators: list[str]  # sorted
 
-    def documents(self, article_id: str) -> list[AnnotatedDocument]:
-        raise NotImplementedError
-
-    def check_rest(self) -> None:
-        """Validate the documents not asked for yet (a bad gold line is an error even if nothing predicts it)."""
-
-    def check_all(self) -> None:
-        """Raise the first problem of the whole gold, as reading it whole would (held gold: checked already)."""
-
-    def close(self) -> None:
-        """Release what reading held open (nothing, unless the gold is read from a file on demand)."""
-
-
-@dataclass
-class HeldGold(GoldArticles):
-    """Gold documents held in memory (given in memory, or read from a release folder)."""
-
-    by_article: dict[str, list[AnnotatedDocument]] = field(default_factory=dict)
+    @property
+    def n_documents(self) -> int:
+        return len(self.annotator)
 
     @classmethod
-    def of(cls, gold: list[Located], info: InputInfo) -> HeldGold:
+    def _of(cls, info: InputInfo, texts: ArticleTexts, docs: Docs, speakers: Speakers, article_ids: list[str],
+            annotator: list[str]) -> GoldArticles:
+        by_article: dict[str, list[int]] = {}
+        for i in sorted(range(len(annotator)), key=lambda i: (article_ids[i], annotator[i])):
+            by_article.setdefault(article_ids[i], []).append(i)
+        return cls(info, texts, docs, speakers, by_article, annotator, sorted(set(annotator)))
+
+    @classmethod
+    def held(cls, gold: list[Located], info: InputInfo) -> GoldArticles:
+        """Gold documents already read (given in memory, or from a release folder)."""
         corpus = Corpus.of([g.doc for g in gold], [g.where for g in gold], exclude_origins=False)
-        by_article: dict[str, list[AnnotatedDocument]] = {}
-        for doc in corpus.docs:  # sorted by (article id, annotator)
-            by_article.setdefault(doc.article.id, []).append(doc)
-        return cls(info, corpus.texts, len(gold), sorted({d.provenance.annotator for d in corpus.docs}), by_article)
-
-    def documents(self, article_id: str) -> list[AnnotatedDocument]:
-        return self.by_article[article_id]
-
-
-def _raw_lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
-    """(line number, byte offset, line) of every line, numbered as ``schemas.files.iter_lines`` numbers them."""
-    offset = 0
-    with path.open("rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            yield lineno, offset, raw
-            offset += len(raw)
-
-
-class _NotPlain(Exception):
-    """A line the quick index does not read as a plain document; the exact, validating pass decides."""
-
-
-def _keys(raw: bytes) -> tuple[str, str, str, str] | None:
-    """(article id, sha256, annotator, origin) of a plain document line; None for a blank one."""
-    try:
-        line = raw.decode("utf-8")
-        if not line.strip():
-            return None
-        record = json.loads(line)
-        article, provenance = record["article"], record["provenance"]
-        keys = article["id"], article["sha256"], provenance["annotator"], provenance.get("origin", "label-studio")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise _NotPlain from None
-    if not all(isinstance(k, str) for k in keys):
-        raise _NotPlain
-    return keys
-
-
-@dataclass
-class IndexedGold(GoldArticles):
-    """A gold JSONL indexed by article (byte offset and line of each document) and read again on demand: memory
-    grows with the number of documents by an index entry each, not by the documents.
-
-    The index reads four keys of each line (``json.loads``, no validation), so that each document is validated
-    once, when its article is evaluated, and the ones never asked for at the end (``check_rest``). Any problem
-    (a line the index cannot read, a swapped or inconsistent gold, a document that fails validation) sends the
-    file through the one reader, ``iter_documents``, which reports what reading the gold whole reports first.
-    """
-
-    path: Path = field(default_factory=Path)
-    entries: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)  # id -> (annotator, offset, line)
-    validated: set[int] = field(default_factory=set)  # lines already validated
-    _file: BinaryIO | None = None
+        builder = DocsBuilder(Speakers())
+        for doc in corpus.docs:
+            builder.add(document_dict(doc))
+        return cls._of(info, corpus.texts, builder.docs(), builder.speakers, [d.article.id for d in corpus.docs],
+                       [d.provenance.annotator for d in corpus.docs])
 
     @classmethod
-    def read(cls, path: Path) -> IndexedGold:
+    def read(cls, path: Path, workers: int | None = None, range_bytes: int = RANGE_BYTES) -> GoldArticles:
+        """A JSONL gold, every line validated once (in worker processes), checked in file order: the first bad
+        line, else the first prediction in it (a swapped --gold), else the first inconsistency."""
         if not path.is_file():
             raise ToolkitError(f"--gold {path}: no such file; give a JSONL file of AnnotatedDocument, one per line")
-        texts, owners = ArticleTexts(), AnnotatorDocuments()
-        entries: dict[str, list[tuple[str, int, int]]] = {}
-        try:
-            for lineno, offset, raw in _raw_lines(path):
-                keys = _keys(raw)
-                if keys is None:
-                    continue
-                article_id, sha256, annotator, origin = keys
-                where = f"{path}:{lineno}"
-                if origin == "prediction":
-                    raise _NotPlain
-                texts.check(article_id, sha256, where)
-                owners.check(article_id, annotator, where)
-                entries.setdefault(article_id, []).append((annotator, offset, lineno))
-        except (_NotPlain, ToolkitError):
-            return cls._validated(path)
-        if not entries:
-            return cls._validated(path)
-        return cls._of(path, texts, entries, set())
-
-    @classmethod
-    def _of(cls, path: Path, texts: ArticleTexts, entries: dict[str, list[tuple[str, int, int]]],
-            validated: set[int]) -> IndexedGold:
-        for docs in entries.values():
-            docs.sort()
-        annotators = sorted({annotator for docs in entries.values() for annotator, _, _ in docs})
-        n = sum(map(len, entries.values()))
-        return cls(InputInfo(str(path)), texts, n, annotators, path, entries, validated)
-
-    @classmethod
-    def _validated(cls, path: Path) -> IndexedGold:
-        """The index from validated documents, the first problem of each kind raised in the order ``read_gold``
-        and ``Corpus`` raise them."""
-        texts, owners = ArticleTexts(), AnnotatorDocuments()
-        entries: dict[str, list[tuple[str, int, int]]] = {}
-        swapped = inconsistent = None
-        offsets = ((line, offset) for line, offset, _ in _raw_lines(path))  # in step with the reader
-        for lineno, doc in iter_documents(path):
-            offset = next(o for line, o in offsets if line == lineno)
-            where, article, annotator = f"{path}:{lineno}", doc.article, doc.provenance.annotator
-            if swapped is None and doc.provenance.origin == "prediction":
-                swapped = _swapped(where)
-            if inconsistent is None:
-                try:
-                    texts.check(article.id, article.sha256, where)
-                    owners.check(article.id, annotator, where)
-                except ToolkitError as e:
-                    inconsistent = e
-            entries.setdefault(article.id, []).append((annotator, offset, lineno))
-        if not entries:
+        parts, keys, before = [], [], 0
+        for part in run(_read_range, ranges(path, range_bytes), workers=workers):
+            if part.bad is not None:
+                index, offset, raw = part.bad
+                read_line(raw, path, before + index + 1, offset)  # raises that line's error
+            parts.append(part)
+            keys += [(before + index + 1, *k) for index, *k in part.keys]
+            before += part.n_lines
+        if not keys:
             raise no_documents(path, "--gold")
-        for error in (swapped, inconsistent):
-            if error is not None:
-                raise error
-        return cls._of(path, texts, entries, {line for docs in entries.values() for _, _, line in docs})
+        for lineno, _, _, _, origin in keys:
+            if origin == "prediction":
+                raise _swapped(f"{path}:{lineno}")
+        texts, owners = ArticleTexts(), AnnotatorDocuments()
+        for lineno, article_id, sha256, annotator, _ in keys:
+            where = f"{path}:{lineno}"
+            texts.check(article_id, sha256, where)
+            owners.check(article_id, annotator, where)
+        speakers = Speakers()
+        docs = Docs.concat([p.docs.recode(np.array([speakers.code(name) for name in p.speakers], dtype=np.int64))
+                            for p in parts])
+        return cls._of(InputInfo(str(path)), texts, docs, speakers, [k[1] for k in keys], [k[3] for k in keys])
 
-    def _load(self, article_id: str, annotator: str, offset: int, lineno: int) -> AnnotatedDocument:
-        if self._file is None:
-            self._file = self.path.open("rb")
-        self._file.seek(offset)
-        raw = self._file.readline()
+
+@dataclass(frozen=True)
+class _GoldPart:
+    """What a worker read of one range of a gold file."""
+
+    n_lines: int
+    docs: Docs
+    speakers: list[str]  # the range's speaker codes, in code order
+    keys: list[tuple[int, str, str, str, str]]  # (line index, article id, sha256, annotator, origin)
+    bad: tuple[int, int, bytes] | None  # the first bad line: (line index, byte offset, bytes)
+
+
+def _read_range(r: Range) -> _GoldPart:
+    builder, keys, bad, n_lines = DocsBuilder(Speakers()), [], None, 0
+    for index, offset, raw in lines(r):
+        n_lines = index + 1
         try:
-            doc = AnnotatedDocument.model_validate_json(raw)  # pydantic's own JSON parser: the fast way
-        except ValueError:  # pydantic's ValidationError is a ValueError
-            try:  # the way ``iter_documents`` parses (json.loads accepts what some parsers refuse, lone surrogates)
-                doc = AnnotatedDocument.model_validate(json.loads(raw.decode("utf-8")))
-            except ValueError:
-                self.check_all()
-                raise self._changed(lineno) from None
-        if (doc.article.id, doc.provenance.annotator) != (article_id, annotator) \
-                or doc.article.sha256 != self.texts.sha256(article_id):
-            raise self._changed(lineno)
-        self.validated.add(lineno)
-        return doc
-
-    def _changed(self, lineno: int) -> ToolkitError:
-        return ToolkitError(f"{self.path}:{lineno}: the file changed while it was being evaluated; evaluate again "
-                            "with a gold file nothing writes to")
-
-    def documents(self, article_id: str) -> list[AnnotatedDocument]:
-        return [self._load(article_id, *entry) for entry in self.entries[article_id]]
-
-    def check_rest(self) -> None:
-        for article_id, docs in self.entries.items():
-            for entry in docs:
-                if entry[2] not in self.validated:
-                    self._load(article_id, *entry)
-
-    def check_all(self) -> None:
-        for _ in iter_documents(self.path):
-            pass
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+            d = read_line(raw, r.path, 0, offset)  # the caller numbers the lines: it rereads a bad one to raise
+        except ToolkitError:
+            bad = index, offset, raw
+            break
+        if d is not None:
+            article, provenance = d["article"], d["provenance"]
+            keys.append((index, article["id"], article["sha256"], provenance["annotator"], provenance["origin"]))
+            builder.add(d)
+    return _GoldPart(n_lines, builder.docs(), list(builder.speakers), keys, bad)
 
 
-def gold_articles(path: Path, split: str | None = None) -> GoldArticles:
-    """The gold of ``annotate evaluate`` by article: a release folder held, a JSONL indexed."""
+def gold_articles(path: Path, split: str | None = None, workers: int | None = None) -> GoldArticles:
+    """The gold of ``annotate evaluate`` by article: a release folder read whole, a JSONL in worker processes."""
     if path.is_dir():
         docs, info = read_gold(path, split)
-        return HeldGold.of(docs, info)
+        return GoldArticles.held(docs, info)
     if split is not None:
         read_gold(path, split)  # raises: only a release folder has splits
-    return IndexedGold.read(path)
+    return GoldArticles.read(path, workers)

@@ -1,16 +1,21 @@
-"""Evaluation as a stream: predictions read in chunks, each chunk joined with its gold documents and reduced at
-once to additive count rows, so memory grows with the articles by one row of counts each, never by documents.
+"""Evaluation as a stream: predictions read a chunk at a time, each chunk joined with its gold documents and
+reduced at once to additive count rows, so memory grows with the articles by one row of counts each, never by
+predicted documents.
 
-- ``Pairing`` decides, prediction by prediction, what ``exports.evaluate`` evaluates (same article id and text as
-  the gold) and what it lists instead, and raises the same errors as pairing everything at once: a second
-  prediction of an article is raised once the whole file has been read (so a bad line further down is reported
-  first, as reading the file whole would report it), and so is "none of the predictions is of a gold article".
-- ``Chunk``: the gold documents of a chunk's predicted articles (each article's sorted by annotator), then the
-  predictions, and the (gold, prediction) pairs.
-- ``Rows``: per article the sums of its pairs' rows, per gold annotator the sums of theirs.
-- ``resample_sums``: the bootstrap over articles in blocks of resamples, the same weights that
-  ``exports.metrics.resample_weights`` draws at once (that matrix, resamples x articles, is 800 MB at 100,000
-  articles), and ``interval``, the percentile step of ``exports.metrics.bootstrap_ci``.
+- ``Pairing`` decides, prediction by prediction (from its keys: where, article id, sha256, annotator), what
+  ``exports.evaluate`` evaluates (same article id and text as the gold) and what it lists instead, and raises the
+  same errors as pairing everything at once: a second prediction of an article is raised once the whole file
+  has been read (so a bad line further down is reported first, as reading the file whole would report it), and
+  so is "none of the predictions is of a gold article".
+- ``score_chunk``: a chunk's predictions (``exports.evaluation_units.Docs``) with their gold documents (each
+  article's sorted by annotator), scored, summed per article and per gold annotator.
+- ``score_file``: a JSONL of predictions in byte ranges, each range read, paired and scored in a worker process
+  (``exports.evaluation_workers``); ``score_located``: predictions already read, in chunks, here.
+- ``Rows``: the per-article rows of every chunk, and the per-annotator sums.
+- ``resample_sums``: the bootstrap over articles, ``resample_counts(...) @ rows`` a block of resamples at a time
+  (the whole (resamples, articles) matrix is 800 MB at 100,000 articles); each block of ``RESAMPLE_BLOCK``
+  resamples draws the articles (uniformly, with replacement) from its own generator, seeded by the seed and the
+  block's number, so the draws do not depend on which process makes them or in which order.
 
 Every value in the rows is a count or a count of half credits, so sums are exact in float64 in any order:
 chunked and whole evaluations give the same figures to the last bit.
@@ -18,94 +23,67 @@ chunked and whole evaluations give the same figures to the last bit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from exports.evaluation_inputs import GoldArticles, Located
+from exports.evaluation_inputs import RANGE_BYTES, GoldArticles, Located
+from exports.evaluation_read import document_dict, read_line
 from exports.evaluation_report import UnmatchedPrediction
-from schemas import AnnotatedDocument, ToolkitError
+from exports.evaluation_units import WIDTH, Docs, DocsBuilder, score
+from exports.evaluation_workers import Range, lines, one_blas_thread, ranges, run, state
+from schemas import ToolkitError
 
-CHUNK = 2000  # predictions per chunk: large enough for numpy to pay off, small enough to stay a few MB
-_BLOCK_BYTES = 32 * 2**20  # resample weights drawn per block
+CHUNK = 2000  # predictions per chunk of documents given in memory
+RESAMPLE_BLOCK = 50  # resamples per block: one generator, one matrix product
 _FLOAT32_EXACT = 2**23  # counts of half credits below this are exact in float32 (24-bit significand)
+_PARALLEL_BOOTSTRAP = 10**7  # articles x resamples from which the blocks go to worker processes
 
-
-@dataclass(frozen=True)
-class Chunk:
-    """Gold documents (by predicted article, each article's by annotator), then the predictions."""
-
-    docs: list[AnnotatedDocument]
-    pairs: np.ndarray  # (P, 2) (gold, prediction) indices into docs
-    pair_article: np.ndarray  # (P,) index into article_ids
-    article_ids: list[str]  # the predicted articles, one per prediction
-    pair_annotator: list[str]  # (P,) the gold document's annotator
-
-    @classmethod
-    def of(cls, gold: GoldArticles, predicted: list[AnnotatedDocument]) -> Chunk:
-        golds = [gold.documents(p.article.id) for p in predicted]
-        docs = [d for article_docs in golds for d in article_docs]
-        pair_article = np.repeat(np.arange(len(predicted), dtype=np.int64), [len(g) for g in golds])
-        pairs = np.column_stack([np.arange(len(docs)), len(docs) + pair_article]).astype(np.int64).reshape(-1, 2)
-        return cls(docs + predicted, pairs, pair_article, [p.article.id for p in predicted],
-                   [d.provenance.annotator for d in docs])
+Where = int | str  # a line number of the --pred file, or where a document given in memory came from
 
 
 class Pairing:
     """Which predictions are evaluated, which are listed as not evaluated, and the pairing errors."""
 
-    def __init__(self, gold: GoldArticles) -> None:
-        self.gold = gold
-        self.seen: dict[str, tuple[str, bool]] = {}  # article id -> (where first seen, evaluated)
+    def __init__(self, gold: GoldArticles, name: Callable[[Where], str] = str) -> None:
+        self.gold, self.name = gold, name
+        self.seen: dict[str, tuple[Where, bool]] = {}  # article id -> (where first seen, evaluated)
         self.unmatched: list[UnmatchedPrediction] = []
         self.n_pred = 0
         self.annotators: set[str] = set()
         self.error: ToolkitError | None = None
 
-    def chunks(self, pred: Iterable[Located], size: int) -> Iterator[Chunk]:
-        """Chunks of up to ``size`` evaluated predictions; after an error the rest is only read (validated)."""
-        if size < 1:
-            raise ValueError(f"chunk size must be at least 1; got {size}")
-        batch: list[AnnotatedDocument] = []
-        for located in pred:
-            if self._take(located) and self.error is None:
-                batch.append(located.doc)
-                if len(batch) == size:
-                    yield Chunk.of(self.gold, batch)
-                    batch = []
-        if batch and self.error is None:
-            yield Chunk.of(self.gold, batch)
-
-    def _take(self, located: Located) -> bool:
+    def take(self, where: Where, article_id: str, sha256: str, annotator: str) -> bool:
+        """Whether this prediction is evaluated (the first of its article, same text as the gold)."""
         self.n_pred += 1
-        article = located.doc.article
-        self.annotators.add(located.doc.provenance.annotator)
-        earlier = self.seen.get(article.id)
+        self.annotators.add(annotator)
+        earlier = self.seen.get(article_id)
         if earlier is not None:
-            if earlier[0] != located.where:
+            if earlier[0] != where:
                 self.error = self.error or ToolkitError(
-                    f"{located.where}: a second prediction for article {article.id!r} (the first is at {earlier[0]}); "
-                    "evaluate one prediction per article (one model at a time)")
+                    f"{self.name(where)}: a second prediction for article {article_id!r} (the first is at "
+                    f"{self.name(earlier[0])}); evaluate one prediction per article (one model at a time)")
             elif not earlier[1]:  # the same entry given twice: listed twice, as pairing all at once lists it
-                self._unmatched(located)
+                self._unmatched(where, article_id, sha256)
             return False
-        evaluated = article.id in self.gold.texts and self.gold.texts.sha256(article.id) == article.sha256
-        self.seen[article.id] = (located.where, evaluated)
+        evaluated = self.gold.texts.sha256(article_id) == sha256
+        self.seen[article_id] = (where, evaluated)
         if not evaluated:
-            self._unmatched(located)
+            self._unmatched(where, article_id, sha256)
         return evaluated
 
-    def _unmatched(self, located: Located) -> None:
-        article, texts = located.doc.article, self.gold.texts
-        if article.id not in texts:
-            self.unmatched.append(UnmatchedPrediction(where=located.where, article_id=article.id,
+    def _unmatched(self, where: Where, article_id: str, sha256: str) -> None:
+        texts = self.gold.texts
+        if article_id not in texts:
+            self.unmatched.append(UnmatchedPrediction(where=self.name(where), article_id=article_id,
                                                       reason="not in the gold",
                                                       detail="no gold document has this article id"))
         else:
             self.unmatched.append(UnmatchedPrediction(
-                where=located.where, article_id=article.id, reason="text differs",
-                detail=f"sha256 {article.sha256[:12]}... but the gold's text is {texts.sha256(article.id)[:12]}...; "
+                where=self.name(where), article_id=article_id, reason="text differs",
+                detail=f"sha256 {sha256[:12]}... but the gold's text is {texts.sha256(article_id)[:12]}...; "
                        "predict on the gold's text"))
 
     def finish(self) -> list[str]:
@@ -120,10 +98,115 @@ class Pairing:
         return sorted(set(texts) - evaluated)
 
 
-def _sum_rows(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    out = np.zeros((n_groups, values.shape[1]))
-    np.add.at(out, group, values)
-    return out
+# --- chunks ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkRows:
+    """A chunk's statistics: per evaluated article, and per gold annotator with its number of pairs."""
+
+    article_ids: list[str]
+    rows: np.ndarray  # (A, WIDTH), float32 when exact
+    annotators: dict[str, tuple[np.ndarray, int]]
+    n_pairs: int
+
+
+def score_chunk(gold: GoldArticles, preds: Docs, article_ids: list[str], texts: list[str]) -> ChunkRows:
+    """``preds[i]`` (of article ``article_ids[i]``, text ``texts[i]``) against each of that article's gold
+    documents."""
+    golds = [gold.by_article[a] for a in article_ids]
+    counts = np.array([len(g) for g in golds], dtype=np.int64)
+    gold_docs = np.array([d for g in golds for d in g], dtype=np.int64)
+    taken = gold.docs.take(gold_docs)
+    pair_article = np.repeat(np.arange(len(article_ids)), counts)
+    pairs = np.column_stack([np.arange(len(gold_docs)), len(gold_docs) + pair_article])
+    per_pair = score(Docs.concat([taken, preds]), pairs, texts, pair_article)
+    per_article = np.add.reduceat(per_pair, np.r_[0, np.cumsum(counts)[:-1]], axis=0) if len(pairs) else \
+        np.zeros((0, WIDTH))  # an article's pairs are adjacent, and every article has one at least
+    small = np.abs(per_article).max(initial=0) < _FLOAT32_EXACT
+    names = [gold.annotator[d] for d in gold_docs.tolist()]
+    unique, index = np.unique(np.array(names, dtype=object), return_inverse=True)
+    annotators = {name: (per_pair[index == i].sum(axis=0), int((index == i).sum()))
+                  for i, name in enumerate(unique.tolist())}  # a few annotators: a mask each
+    return ChunkRows(article_ids, per_article.astype(np.float32) if small else per_article, annotators, len(pairs))
+
+
+@dataclass(frozen=True)
+class _PredPart:
+    """What a worker read and scored of one range of the --pred file."""
+
+    n_lines: int
+    keys: list[tuple[int, str, str, str]]  # (line index, article id, sha256, annotator) of every prediction
+    rows: ChunkRows | None
+    bad: tuple[int, int, bytes] | None  # the first bad line: (line index, byte offset, bytes)
+
+
+def _score_range(r: Range) -> _PredPart:
+    gold: GoldArticles = state()
+    builder, keys, bad, n_lines = DocsBuilder(gold.speakers), [], None, 0
+    article_ids: list[str] = []
+    texts: list[str] = []
+    taken: set[str] = set()
+    for index, offset, raw in lines(r):
+        n_lines = index + 1
+        try:
+            d = read_line(raw, r.path, 0, offset)  # the caller numbers the lines: it rereads a bad one to raise
+        except ToolkitError:
+            bad = index, offset, raw
+            break
+        if d is None:
+            continue
+        article = d["article"]
+        article_id, sha256 = article["id"], article["sha256"]
+        keys.append((index, article_id, sha256, d["provenance"]["annotator"]))
+        # what ``Pairing`` evaluates, for the first prediction of an article in the range; a second one anywhere
+        # is an error that ``Pairing`` raises once everything is read, so its rows never count
+        if article_id not in taken and gold.texts.sha256(article_id) == sha256:
+            taken.add(article_id)
+            builder.add(d)
+            article_ids.append(article_id)
+            texts.append(article["text"])
+    rows = score_chunk(gold, builder.docs(), article_ids, texts) if article_ids and bad is None else None
+    return _PredPart(n_lines, keys, rows, bad)
+
+
+def score_file(gold: GoldArticles, path: Path, pairing: Pairing, rows: Rows, workers: int | None = None,
+               range_bytes: int = RANGE_BYTES) -> None:
+    """Every prediction of the JSONL ``path`` paired (in file order) and, if evaluated, scored into ``rows``;
+    the first bad line raises its ``ToolkitError``."""
+    before = 0
+    for part in run(_score_range, ranges(path, range_bytes), shared=gold, workers=workers):
+        if part.bad is not None:
+            index, offset, raw = part.bad
+            read_line(raw, path, before + index + 1, offset)  # raises that line's error
+        for index, article_id, sha256, annotator in part.keys:
+            pairing.take(before + index + 1, article_id, sha256, annotator)
+        if part.rows is not None:
+            rows.add(part.rows)
+        before += part.n_lines
+
+
+def score_located(gold: GoldArticles, pred: Iterable[Located], pairing: Pairing, rows: Rows, chunk: int) -> None:
+    """Predictions already read, paired in order and scored ``chunk`` at a time; after a pairing error the rest
+    is only paired."""
+    if chunk < 1:
+        raise ValueError(f"chunk size must be at least 1; got {chunk}")
+    builder, article_ids, texts = DocsBuilder(gold.speakers), [], []
+    for located in pred:
+        doc = located.doc
+        if pairing.take(located.where, doc.article.id, doc.article.sha256, doc.provenance.annotator) \
+                and pairing.error is None:
+            builder.add(document_dict(doc))
+            article_ids.append(doc.article.id)
+            texts.append(doc.article.text)
+            if len(article_ids) == chunk:
+                rows.add(score_chunk(gold, builder.docs(), article_ids, texts))
+                builder, article_ids, texts = DocsBuilder(gold.speakers), [], []
+    if article_ids and pairing.error is None:
+        rows.add(score_chunk(gold, builder.docs(), article_ids, texts))
+
+
+# --- rows and the bootstrap ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -131,16 +214,16 @@ class Summed:
     """The rows of a whole evaluation: articles sorted by id, annotators sorted by name."""
 
     article_ids: list[str]
-    article_rows: np.ndarray  # (A, K)
+    article_rows: np.ndarray  # (A, WIDTH)
     annotators: list[str]
-    annotator_rows: np.ndarray  # (N, K)
+    annotator_rows: np.ndarray  # (N, WIDTH)
     annotator_articles: list[int]  # (N,) articles evaluated against each annotator
     n_pairs: int
 
 
 class Rows:
-    """Sums of the per-pair rows of every chunk: per article (float32 when exact, to halve the memory) and per
-    gold annotator."""
+    """The per-article rows of every chunk (float32 when exact, to halve the memory) and the sums per gold
+    annotator."""
 
     def __init__(self) -> None:
         self._article_ids: list[str] = []
@@ -149,48 +232,76 @@ class Rows:
         self._articles_of: dict[str, int] = {}
         self._pairs = 0
 
-    def add(self, chunk: Chunk, per_pair: np.ndarray) -> None:
-        """``per_pair`` (P, K): every figure's statistics of each pair of ``chunk``."""
-        per_article = _sum_rows(per_pair, chunk.pair_article, len(chunk.article_ids))
-        small = np.abs(per_article).max(initial=0) < _FLOAT32_EXACT
-        self._blocks.append(per_article.astype(np.float32) if small else per_article)
+    def add(self, chunk: ChunkRows) -> None:
+        self._blocks.append(chunk.rows)
         self._article_ids += chunk.article_ids
-        names, index = np.unique(np.array(chunk.pair_annotator, dtype=object), return_inverse=True)
-        for name, row, n in zip(names.tolist(), _sum_rows(per_pair, index, len(names)),
-                                np.bincount(index, minlength=len(names)).tolist()):
+        for name, (row, n) in chunk.annotators.items():
             if name in self._by_annotator:
                 self._by_annotator[name] += row
             else:
-                self._by_annotator[name] = row
+                self._by_annotator[name] = row.copy()
             self._articles_of[name] = self._articles_of.get(name, 0) + n
-        self._pairs += len(chunk.pairs)
+        self._pairs += chunk.n_pairs
 
-    def summed(self, width: int) -> Summed:
+    def summed(self) -> Summed:
         order = sorted(range(len(self._article_ids)), key=self._article_ids.__getitem__)
-        rows = np.concatenate(self._blocks) if self._blocks else np.zeros((0, width), dtype=np.float32)
+        rows = np.concatenate(self._blocks) if self._blocks else np.zeros((0, WIDTH), dtype=np.float32)
         self._blocks.clear()
+        rows = rows[np.array(order, dtype=np.int64)]
         annotators = sorted(self._by_annotator)
-        return Summed([self._article_ids[i] for i in order], rows[np.array(order, dtype=np.int64)], annotators,
-                      np.array([self._by_annotator[a] for a in annotators]).reshape(-1, width),
+        return Summed([self._article_ids[i] for i in order], rows, annotators,
+                      np.array([self._by_annotator[a] for a in annotators]).reshape(-1, WIDTH),
                       [self._articles_of[a] for a in annotators], self._pairs)
 
 
-def resample_sums(rows: np.ndarray, resamples: int, seed: int, block_bytes: int = _BLOCK_BYTES) -> np.ndarray:
-    """(R, K) the sums of ``rows`` (A, K) in each bootstrap resample of the A articles: ``resample_weights(A, R,
-    seed) @ rows`` without holding the (R, A) weights, drawn a block of resamples at a time from the same
-    generator (a block of rows of ``multinomial(size=...)`` is the same draw as those rows of one big call)."""
-    n = rows.shape[0]
+def _blocks(resamples: int) -> list[tuple[int, int, int]]:
+    return [(b, start, min(start + RESAMPLE_BLOCK, resamples))
+            for b, start in enumerate(range(0, resamples, RESAMPLE_BLOCK))]
+
+
+def _block_counts(n: int, block: int, size: int, seed: int) -> np.ndarray:
+    """(size, n) how often each of n articles is drawn in each resample of one block."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
+    draws = rng.integers(0, n, size=(size, n), dtype=np.int32 if n < 2**31 else np.int64)
+    counts = np.empty((size, n))
+    for r in range(size):  # a resample at a time: no (size, n) int64 temporaries
+        counts[r] = np.bincount(draws[r], minlength=n)
+    return counts
+
+
+def _check(n: int, resamples: int) -> None:
     if n < 1:
         raise ValueError("the bootstrap needs at least one document")
     if resamples < 1:
         raise ValueError(f"resamples must be at least 1; got {resamples}")
-    rng = np.random.default_rng(seed)
-    p = np.full(n, 1 / n)
-    block = max(1, block_bytes // (8 * n))
-    out = np.empty((resamples, rows.shape[1]))
-    columns = max(1, block_bytes // (8 * n))  # rows are converted to float64 this many columns at a time
-    for start in range(0, resamples, block):
-        weights = rng.multinomial(n, p, size=min(block, resamples - start)).astype(np.float64)
-        for c in range(0, rows.shape[1], columns):
-            out[start : start + len(weights), c : c + columns] = weights @ rows[:, c : c + columns].astype(np.float64)
+
+
+def resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:
+    """(resamples, n) how often each of n articles is drawn in each resample (n draws with replacement)."""
+    _check(n, resamples)
+    return np.concatenate([_block_counts(n, b, stop - start, seed) for b, start, stop in _blocks(resamples)])
+
+
+def _resample_block(block: tuple[int, int, int]) -> np.ndarray:
+    rows, seed = state()
+    b, start, stop = block
+    return _block_counts(len(rows), b, stop - start, seed) @ rows
+
+
+def resample_sums(rows: np.ndarray, resamples: int, seed: int, workers: int | None = None) -> np.ndarray:
+    """(R, K) the sums of ``rows`` (A, K) in each bootstrap resample of the A articles,
+    ``resample_counts(A, R, seed) @ rows``, without holding the counts: a block at a time, in worker processes
+    when the bootstrap is large. Columns that are zero in every row are zero in every resample."""
+    _check(rows.shape[0], resamples)
+    used = np.flatnonzero((rows != 0).any(axis=0))
+    out = np.zeros((resamples, rows.shape[1]))
+    if len(used) == 0:
+        return out
+    dense = rows[:, used].astype(np.float64)
+    if workers is None and rows.shape[0] * resamples < _PARALLEL_BOOTSTRAP:
+        workers = 1
+    blocks = _blocks(resamples)
+    with one_blas_thread():
+        for (_, start, stop), sums in zip(blocks, run(_resample_block, blocks, shared=(dense, seed), workers=workers)):
+            out[start:stop, used] = sums
     return out

@@ -53,6 +53,10 @@ def register(app: typer.Typer) -> None:
         columns: list[str] = typer.Option(None, "--column", help="With --input: FIELD=COLUMN for metadata (title, "
                                           "outlet, published, url, language, story, sha256); repeatable."),
         overwrite: bool = typer.Option(False, "--overwrite", help="With --input: replace an earlier run in --out."),
+        engine: str = typer.Option("local", "--engine", help="With --input: local (worker processes) or spark (a "
+                                   "Spark job; needs the [spark] extra and Java)."),
+        master: str = typer.Option(None, "--master", help="With --engine spark: the Spark master (default: "
+                                   "spark-submit's, else local[N] with N = --workers)."),
     ) -> None:
         """Predict quotes, cues and speakers with the rule-based baseline (no model download) or a trained model,
         and claims and stances with the rules."""
@@ -63,7 +67,8 @@ def register(app: typer.Typer) -> None:
             raise ToolkitError("give the articles: INPUT... (seeds, .txt folder, JSONL) or --input ARCHIVE (Parquet)")
         archive_only = {"--workers": workers is not None, "--partition-by": partition_by is not None,
                         "--batch-size": batch_size != DEFAULT_BATCH_SIZE, "--id-column": id_column != "id",
-                        "--text-column": text_column != "text", "--column": bool(columns), "--overwrite": overwrite}
+                        "--text-column": text_column != "text", "--column": bool(columns), "--overwrite": overwrite,
+                        "--engine": engine != "local", "--master": master is not None}
         if archive is None:
             given = [name for name, set_ in archive_only.items() if set_]
             if given:
@@ -72,14 +77,25 @@ def register(app: typer.Typer) -> None:
             _extract_jsonl(inputs, out, model, targets)
             return
 
+        if engine not in ("local", "spark"):
+            raise ToolkitError(f"--engine {engine}: choose local or spark")
+        if master is not None and engine != "spark":
+            raise ToolkitError("--master: only with --engine spark")
+
         from exports.archive.batch import ExtractorSpec
         from exports.archive.local_run import run_archive
         from exports.archive.source import ArchiveSource, ColumnMap
 
         source = ArchiveSource.open(archive, ColumnMap.from_options(id_column, text_column, columns or []))
         spec = ExtractorSpec(None if model is None else str(model), None if targets is None else str(targets))
-        result = run_archive(source, out, workers=workers or os.cpu_count() or 1, partition_by=partition_by,
-                             spec=spec, batch_size=batch_size, overwrite=overwrite)
+        options = dict(workers=workers or os.cpu_count() or 1, partition_by=partition_by, spec=spec,
+                       batch_size=batch_size, overwrite=overwrite)
+        if engine == "spark":
+            from exports.archive.spark_run import run_archive_spark  # pyspark only when the engine is asked for
+
+            result = run_archive_spark(source, out, master=master, **options)
+        else:
+            result = run_archive(source, out, **options)
         c = result.counts
         resumed = f", {result.resumed} done by an earlier run" if result.resumed else ""
         typer.echo(f"wrote {c.get('articles', 0)} articles ({c.get('quotes', 0)} quotes, {c.get('claims', 0)} claims, "

@@ -21,16 +21,34 @@ GOLD_HELP = "Gold JSONL of AnnotatedDocument whose quotes the statements link (e
 
 @statements_app.command("link")
 def link_command(
-    gold: list[Path] = typer.Argument(..., help=GOLD_HELP),
+    gold: list[Path] = typer.Argument(..., help=GOLD_HELP + " A folder: the predictions of a finished "
+                                      "`annotate extract --input ARCHIVE --out FOLDER` run."),
     out: Path = typer.Option(..., "--out", help="Statements JSONL to write (one document per story)."),
     no_stories: bool = typer.Option(False, "--no-stories", help="Link the whole collection at once, ignoring "
                                     "story labels (the same quote across days and stories)."),
+    engine: str = typer.Option("local", "--engine", help="local: this process; spark: candidates by Spark's "
+                               "MinHash LSH, scored on its executors (the same statements)."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Spark local mode: cores (spark-submit: its master)."),
 ) -> None:
     """The baseline linker: same speaker, similar words, clustered; writes one statement document per story."""
-    from annotate.extract.statements import link_documents
-    from schemas.documents import read_documents, write_statement_documents
+    from itertools import chain
 
-    docs = link_documents(read_documents(gold), use_stories=not no_stories)
+    from annotate.extract.statements import link_documents
+    from exports.archive.predictions import read_predictions
+    from schemas.documents import read_documents, write_statement_documents
+    from schemas.errors import ToolkitError
+
+    if engine not in ("local", "spark"):
+        raise ToolkitError(f"--engine {engine!r}: use local or spark")
+    files = [p for p in gold if not p.is_dir()]
+    documents = chain(read_documents(files) if files else [],
+                      *(read_predictions(p) for p in gold if p.is_dir()))
+    if engine == "spark":
+        from exports.archive.spark_linking import spark_link_documents
+
+        docs = spark_link_documents(documents, use_stories=not no_stories, workers=workers)
+    else:
+        docs = link_documents(documents, use_stories=not no_stories)
     n = write_statement_documents(out, docs)
     statements = sum(len(d.statements) for d in docs)
     linked = sum(1 for d in docs for s in d.statements if len(s.renderings) > 1)

@@ -11,7 +11,7 @@ needs a shared rare word (``candidates``). Components by ``scipy.sparse.csgraph.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +20,8 @@ from scipy.sparse.csgraph import connected_components
 
 from annotate.extract.statements.candidates import (
     DEFAULT_SETTINGS,
+    Block,
+    BlockCandidates,
     CandidatePair,
     CandidateSettings,
     Method,
@@ -53,6 +55,9 @@ class LinkedStatement:
     links: tuple[CandidatePair, ...]  # the passing pairs inside the cluster, in (left, right) order
 
 
+LinkMentions = Callable[[Iterable[QuoteMention]], list[LinkedStatement]]
+
+
 def link_mentions(mentions: Iterable[QuoteMention], *, use_stories: bool = True,
                   threshold: float = DEFAULT_THRESHOLD, method: Method = "lsh",
                   settings: CandidateSettings = DEFAULT_SETTINGS) -> list[LinkedStatement]:
@@ -63,20 +68,29 @@ def link_mentions(mentions: Iterable[QuoteMention], *, use_stories: bool = True,
     for block in blocks_of(mentions, use_stories=use_stories):
         found = block_candidates([m.words for m in block.mentions], method=method, settings=settings,
                                  min_score=threshold).passing(threshold)
-        n = len(block.mentions)
-        graph = coo_matrix((np.ones(len(found), dtype=np.int8), (found.left, found.right)), shape=(n, n))
-        _, labels = connected_components(graph, directed=False)
-        links: dict[int, list[CandidatePair]] = defaultdict(list)
-        for k, pair in enumerate(pair_records(block, found)):
-            links[int(labels[found.left[k]])].append(pair)
-        members: dict[int, list[int]] = defaultdict(list)
-        for i, label in enumerate(labels.tolist()):
-            members[label].append(i)  # ascending i: the block's mentions are in (article_id, start) order
-        for label, idx in members.items():
-            linked.append((block.mentions[idx[0]], LinkedStatement(
-                keys=tuple(block.mentions[i].key for i in idx), speaker=block.speaker, story=block.story,
-                links=tuple(links[label]))))
-    linked.sort(key=lambda item: (item[0].article_id, item[0].start, item[0].quote_id))
+        linked.extend(cluster_block(block, found))
+    return in_rendering_order(linked)
+
+
+def cluster_block(block: Block, found: BlockCandidates) -> list[tuple[QuoteMention, LinkedStatement]]:
+    """The statements of one block from its passing pairs (connected components), each with its first rendering.
+    One piece of code for every engine, so the clustering cannot differ between them."""
+    n = len(block.mentions)
+    graph = coo_matrix((np.ones(len(found), dtype=np.int8), (found.left, found.right)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    links: dict[int, list[CandidatePair]] = defaultdict(list)
+    for k, pair in enumerate(pair_records(block, found)):
+        links[int(labels[found.left[k]])].append(pair)
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels.tolist()):
+        members[label].append(i)  # ascending i: the block's mentions are in (article_id, start) order
+    return [(block.mentions[idx[0]], LinkedStatement(
+        keys=tuple(block.mentions[i].key for i in idx), speaker=block.speaker, story=block.story,
+        links=tuple(links[label]))) for label, idx in members.items()]
+
+
+def in_rendering_order(linked: list[tuple[QuoteMention, LinkedStatement]]) -> list[LinkedStatement]:
+    linked = sorted(linked, key=lambda item: (item[0].article_id, item[0].start, item[0].quote_id))
     return [statement for _, statement in linked]
 
 
@@ -85,6 +99,16 @@ def link_documents(documents: Iterable[AnnotatedDocument], *, use_stories: bool 
                    settings: CandidateSettings = DEFAULT_SETTINGS) -> list[StatementDocument]:
     """The linker's statements over gold documents: one ``StatementDocument`` per story, in story order (the
     articles without a story, or all of them when ``use_stories`` is False, in one with ``story=None``, last)."""
+    def link(mentions: Iterable[QuoteMention]) -> list[LinkedStatement]:
+        return link_mentions(mentions, use_stories=use_stories, threshold=threshold, method=method,
+                             settings=settings)
+
+    return statement_documents(documents, link, use_stories=use_stories)
+
+
+def statement_documents(documents: Iterable[AnnotatedDocument], link: LinkMentions, *,
+                        use_stories: bool = True) -> list[StatementDocument]:
+    """``link_documents`` with the mentions linked by ``link`` (another engine's ``link_mentions``)."""
     docs: dict[str, AnnotatedDocument] = {}
     for doc in documents:
         if doc.article.id in docs:
@@ -93,8 +117,7 @@ def link_documents(documents: Iterable[AnnotatedDocument], *, use_stories: bool 
         docs[doc.article.id] = doc
     ordered = [docs[a] for a in sorted(docs)]
     mentions = {m.key: m for m in quote_mentions(ordered)}
-    linked = link_mentions(mentions.values(), use_stories=use_stories, threshold=threshold, method=method,
-                           settings=settings)
+    linked = link(mentions.values())
     stories = {d.article.story for d in ordered} if use_stories else {None} if ordered else set()
     by_story: dict[str | None, list[Statement]] = {story: [] for story in stories}
     for statement in linked:
