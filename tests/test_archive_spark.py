@@ -102,7 +102,7 @@ def test_an_error_in_an_executor_is_one_line_and_nothing_is_written(spark, tmp_p
     def broken(*args):
         raise ToolkitError("model file unreadable on this node")
 
-    monkeypatch.setattr("exports.archive.spark_run._work", broken)  # pickled by value into the executors' task
+    monkeypatch.setattr("exports.archive.spark_run.batch_files", broken)  # pickled by value into the executors' task
     with pytest.raises(ToolkitError, match=r"^the Spark job failed: model file unreadable on this node; nothing was "
                                            r"written to .*/out$"):
         run_archive_spark(ArchiveSource.open(archive), tmp_path / "out", master="local[2]", batch_size=BATCH)

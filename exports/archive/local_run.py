@@ -75,8 +75,8 @@ def _parquet(config: ConfigSpec, rows: list[dict]) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def _work(batch: int, articles: Sequence[Article], spec: ExtractorSpec, partition_by: str | None
-          ) -> tuple[int, dict[str, bytes], dict[str, int]]:
+def batch_files(batch: int, articles: Sequence[Article], spec: ExtractorSpec, partition_by: str | None
+                ) -> tuple[int, dict[str, bytes], dict[str, int]]:
     """One batch: its part files (relative path -> Parquet bytes) and its counts."""
     rows = extract_rows(articles, spec)
     groups: dict[str, tuple[list[dict], list[dict]]] = {}
@@ -104,13 +104,13 @@ def _run_batches(source: ArchiveSource, out: Path, skip: set[int], spec: Extract
     work = source.batches(batch_size, skip=skip)
     if workers == 1:
         for batch, articles in work:
-            output.commit(out, *_work(batch, articles, spec, partition_by))
+            output.commit(out, *batch_files(batch, articles, spec, partition_by))
         return
     pool = _pool(workers)
     in_flight: deque[Future] = deque()
     try:
         for batch, articles in work:
-            in_flight.append(pool.submit(_work, batch, articles, spec, partition_by))
+            in_flight.append(pool.submit(batch_files, batch, articles, spec, partition_by))
             while len(in_flight) >= AHEAD * workers:
                 output.commit(out, *in_flight.popleft().result())
         while in_flight:
@@ -126,22 +126,28 @@ def _run_batches(source: ArchiveSource, out: Path, skip: set[int], spec: Extract
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def checked_run_key(source: ArchiveSource, out: Path, spec: ExtractorSpec, *, workers: int,
+                    partition_by: str | None, batch_size: int) -> dict:
+    """The options every engine takes, checked before anything is read or written; the run's key."""
+    if workers < 1:
+        raise ToolkitError(f"--workers {workers}: give 1 or more worker processes (or cores)")
+    if batch_size < 1:
+        raise ToolkitError(f"--batch-size {batch_size}: give 1 or more articles per batch")
+    if partition_by is not None and partition_by not in output.PARTITION_KEYS:
+        raise ToolkitError(f"--partition-by {partition_by}: choose one of {', '.join(output.PARTITION_KEYS)}")
+    if source.root.is_dir() and out.resolve().is_relative_to(source.root.resolve()):
+        raise ToolkitError(f"--out {out} is inside the archive {source.root}; write the predictions elsewhere")
+    extractor = extractor_for(spec).name  # a bad model or targets file stops here
+    return run_key(source, spec, extractor, partition_by, batch_size)
+
+
 def run_archive(source: ArchiveSource, out: Path, *, workers: int = 1, partition_by: str | None = None,
                 spec: ExtractorSpec | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                 overwrite: bool = False) -> ArchiveResult:
     """Predict every article of ``source`` into ``out`` (or finish an interrupted run of the same command)."""
     spec = spec or ExtractorSpec()
-    if workers < 1:
-        raise ToolkitError(f"--workers {workers}: give 1 or more worker processes")
-    if batch_size < 1:
-        raise ToolkitError(f"--batch-size {batch_size}: give 1 or more articles per batch")
-    if partition_by is not None and partition_by not in output.PARTITION_KEYS:
-        raise ToolkitError(f"--partition-by {partition_by}: choose one of {', '.join(output.PARTITION_KEYS)}")
     out = Path(out)
-    if source.root.is_dir() and out.resolve().is_relative_to(source.root.resolve()):
-        raise ToolkitError(f"--out {out} is inside the archive {source.root}; write the predictions elsewhere")
-    extractor = extractor_for(spec).name  # a bad model or targets file stops here
-    key = run_key(source, spec, extractor, partition_by, batch_size)
+    key = checked_run_key(source, out, spec, workers=workers, partition_by=partition_by, batch_size=batch_size)
     record = output.prepare(out, key, overwrite)
     if record is None:
         articles = source.check()  # the whole input checked before the first byte is written
@@ -156,4 +162,4 @@ def run_archive(source: ArchiveSource, out: Path, *, workers: int = 1, partition
         raise ToolkitError(f"{out}: {len(finished)} of {total} batches done, but the archive has no more rows: it "
                            "changed during the run; run again with --overwrite")
     counts = output.finish(out, key, total, finished)
-    return ArchiveResult(out, extractor, total, len(done), counts)
+    return ArchiveResult(out, key["extractor"], total, len(done), counts)

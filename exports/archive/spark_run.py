@@ -22,8 +22,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from exports.archive import output
-from exports.archive.batch import ExtractorSpec, extractor_for
-from exports.archive.local_run import DEFAULT_BATCH_SIZE, ArchiveResult, _work, run_key
+from exports.archive.batch import ExtractorSpec
+from exports.archive.local_run import DEFAULT_BATCH_SIZE, ArchiveResult, batch_files, checked_run_key
 from exports.archive.source import READ_ROWS, ArchiveSource, article_of_record
 from exports.archive.spark_session import default_master, spark_session
 from schemas import Article, ToolkitError
@@ -86,7 +86,7 @@ def _task(source: ArchiveSource, spec: ExtractorSpec, partition_by: str | None, 
     def run(batches: Iterable[tuple[int, list[Slice]]]) -> Iterator[int]:
         for number, pieces in batches:
             articles = [a for piece in pieces for a in read_slice(source, piece)]
-            output.commit(Path(folder), *_work(number, articles, spec, partition_by))
+            output.commit(Path(folder), *batch_files(number, articles, spec, partition_by))
             yield number
 
     return run
@@ -118,17 +118,8 @@ def run_archive_spark(source: ArchiveSource, out: Path, *, workers: int = 1, mas
                       batch_size: int = DEFAULT_BATCH_SIZE, overwrite: bool = False) -> ArchiveResult:
     """Predict every article of ``source`` into ``out`` with a Spark job (``master``: None for the default)."""
     spec = spec or ExtractorSpec()
-    if workers < 1:
-        raise ToolkitError(f"--workers {workers}: give 1 or more cores for Spark's local mode")
-    if batch_size < 1:
-        raise ToolkitError(f"--batch-size {batch_size}: give 1 or more articles per batch")
-    if partition_by is not None and partition_by not in output.PARTITION_KEYS:
-        raise ToolkitError(f"--partition-by {partition_by}: choose one of {', '.join(output.PARTITION_KEYS)}")
     out = Path(out)
-    if source.root.is_dir() and out.resolve().is_relative_to(source.root.resolve()):
-        raise ToolkitError(f"--out {out} is inside the archive {source.root}; write the predictions elsewhere")
-    extractor = extractor_for(spec).name  # a bad model or targets file stops here
-    key = run_key(source, spec, extractor, partition_by, batch_size)
+    key = checked_run_key(source, out, spec, workers=workers, partition_by=partition_by, batch_size=batch_size)
     _check_out(out, overwrite)
     articles = source.check()  # the pre-pass, on the driver
     plan = plan_batches(source, batch_size)
@@ -148,4 +139,4 @@ def run_archive_spark(source: ArchiveSource, out: Path, *, workers: int = 1, mas
         if isinstance(e, ToolkitError):
             raise
         raise ToolkitError(f"the Spark job failed: {_reason(e)}; nothing was written to {out}") from None
-    return ArchiveResult(out, extractor, len(plan), 0, counts)
+    return ArchiveResult(out, key["extractor"], len(plan), 0, counts)
