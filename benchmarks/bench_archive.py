@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_agreement import update_section  # noqa: E402
 
 SECTION = "Archive extraction"
-POLNEAR_DEV = Path("/work/shared/corpora/polnear/dev/text")
+POLNEAR_DEV = REPO.parent / "shared/corpora/polnear/dev/text"  # ../shared beside the repository
 CLI = [sys.executable, "-c", "from annotate.cli import main; main()"]
 NAMES = ["Jane Smith", "Omar Haddad", "Li Wei", "Maria Garcia", "Vladimir Putin", "Emmanuel Macron"]
 OUTLETS = ["Daily Planet", "The Herald", "News/Now", "Wire"]

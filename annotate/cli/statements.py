@@ -27,7 +27,8 @@ def link_command(
     no_stories: bool = typer.Option(False, "--no-stories", help="Link the whole collection at once, ignoring "
                                     "story labels (the same quote across days and stories)."),
     engine: str = typer.Option("local", "--engine", help="local: this process; spark: candidates by Spark's "
-                               "MinHash LSH, scored on its executors (the same statements)."),
+                               "MinHash LSH, scored on its executors by the same rule and clustered the same "
+                               "way (its LSH can find a few passing pairs the local one misses; see README)."),
     workers: int = typer.Option(2, "--workers", min=1, help="Spark local mode: cores (spark-submit: its master)."),
 ) -> None:
     """The baseline linker: same speaker, similar words, clustered; writes one statement document per story."""

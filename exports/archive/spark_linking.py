@@ -82,7 +82,8 @@ def spark_link_documents(documents: Iterable[AnnotatedDocument], *, use_stories:
 def spark_link_mentions(mentions: Iterable[QuoteMention], *, use_stories: bool = True,
                         threshold: float = DEFAULT_THRESHOLD, settings: CandidateSettings = DEFAULT_SETTINGS,
                         spark=None, workers: int = 2) -> list[LinkedStatement]:
-    """``link_mentions`` on Spark: the same statements, in the same order."""
+    """``link_mentions`` on Spark: the same rule, clustering and order; the same statements wherever both LSHs
+    propose the same passing pairs (see the module docstring)."""
     if not 0 < threshold <= 1:
         raise ToolkitError(f"link threshold {threshold}: use a similarity in (0, 1], e.g. {DEFAULT_THRESHOLD}")
     blocks = blocks_of(mentions, use_stories=use_stories)
