@@ -63,9 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--exhaustive-up-to", type=int, default=20_000,
                         help="also link all pairs exhaustively (one machine) at sizes up to this")
+    parser.add_argument("--driver-memory", default="8g",
+                        help="the Spark driver's heap (local mode: the executors' too), set before its JVM starts")
     parser.add_argument("--update", type=Path, help=f"Write the figures into this file's '## {SECTION}' section.")
     args = parser.parse_args(argv)
 
+    # the driver's heap can only be set before pyspark launches its JVM; local mode runs the executors in it
+    os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {args.driver_memory} pyspark-shell"
     t0 = time.perf_counter()
     spark = spark_session(f"local[{args.workers}]", "bench statement linking")
     started = time.perf_counter() - t0
@@ -100,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "The quotes of \"Statement candidates at archive scale\" (same generator, seed "
         f"{args.seed}), linked without story labels by `link_mentions` (one process) and `spark_link_mentions` (Spark "
-        f"local mode, {args.workers} cores, session started once in {started:.1f} s, not counted). Memory: peak RSS "
+        f"local mode, {args.workers} cores, driver heap {args.driver_memory}, session started once in {started:.1f} s, "
+        "not counted). Memory: peak RSS "
         "(maxrss, cumulative over the run); Spark's Python workers not counted. Recall and precision: pairwise, of "
         "true pairs (renderings of one synthetic statement) over the statements.",
         "",

@@ -9,8 +9,8 @@ story unless stories are ignored; ``candidates.blocks_of``), its quotes indexed 
   words by an equi-join on (block, word): exact, as the one-machine rare-word pass.
 - *Long quotes* go through ``pyspark.ml.feature.MinHashLSH`` over their rare words, each hashed together with
   its block (``HashingTF``), so quotes of different blocks share no feature and blocking comes from the
-  feature space itself; ``approxSimilarityJoin`` with a Jaccard-distance bound of 1 keeps every colliding pair
-  that shares a feature (a pair that shares no rare word cannot pass).
+  feature space itself; the pairs whose hashes collide in a table (what ``approxSimilarityJoin`` proposes) are
+  found by an equi-join on (block, table, hash).
 - The candidates are scored per block on the executors by the linker's own ``given_pairs`` and kept by the
   same rule (``BlockCandidates.passing``); the driver receives only the passing pairs and clusters each block
   with the linker's ``cluster_block`` (connected components), so statements are built by one piece of code.
@@ -37,6 +37,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import pandas as pd
 from pyspark.ml.feature import HashingTF, MinHashLSH
+from pyspark.ml.functions import vector_to_array
 from pyspark.sql import functions as F
 
 from annotate.extract.statements.candidates import (
@@ -136,11 +137,16 @@ def candidate_pairs(quotes, settings: CandidateSettings):
     hashed = HashingTF(inputCol="rare", outputCol="features", numFeatures=_FEATURES, binary=True).transform(features)
     lsh = MinHashLSH(inputCol="features", outputCol="hashes", numHashTables=settings.bands,
                      seed=settings.seed).fit(hashed)
-    joined = lsh.approxSimilarityJoin(hashed, hashed, 1.0, distCol="distance")
-    long_pairs = joined.where((F.col("datasetA.block") == F.col("datasetB.block"))
-                              & (F.col("datasetA.idx") < F.col("datasetB.idx"))).select(
-        F.col("datasetA.block").alias("block"), F.col("datasetA.idx").alias("left"),
-        F.col("datasetB.idx").alias("right"))
+    # The pairs that collide in a hash table, as ``approxSimilarityJoin`` finds them (equal hash in one table),
+    # joined here on (block, table, hash) over rows of three numbers: the model's join carries both whole rows
+    # (features, 32 hash vectors) through the shuffle, ~70 GB of spill at 1,000,000 quotes. It also drops the
+    # pairs that collide without sharing a feature; those share no rare word, so the scoring rejects them.
+    buckets = lsh.transform(hashed).select("block", "idx", F.posexplode("hashes").alias("table", "hash")).select(
+        "block", "idx", "table", vector_to_array("hash")[0].alias("hash"))
+    a, b = buckets.alias("a"), buckets.alias("b")
+    long_pairs = a.join(b, (F.col("a.block") == F.col("b.block")) & (F.col("a.table") == F.col("b.table"))
+                        & (F.col("a.hash") == F.col("b.hash")) & (F.col("a.idx") < F.col("b.idx"))).select(
+        F.col("a.block").alias("block"), F.col("a.idx").alias("left"), F.col("b.idx").alias("right"))
     return short_pairs.unionByName(long_pairs).distinct()
 
 
